@@ -1,0 +1,84 @@
+"""The catalogue's value types: what a commemoration is, independent of how it is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from ..vietnamese import fold
+from .categories import CATEGORIES, Category
+
+
+class Precision(StrEnum):
+    DAY = "day"  # the historical date is known to the day
+    YEAR = "year"  # only the year is known; a day is never invented
+
+
+@dataclass(frozen=True, slots=True)
+class Commemoration:
+    id: str
+    title: str
+    category: str
+    origin_year: int
+    origin_month: int | None
+    origin_day: int | None
+    description: str
+    source: str
+    location: str | None = None
+    note: str | None = None
+    aliases: tuple[str, ...] = ()
+    lead_days: tuple[int, ...] | None = None  # None: the category's defaults
+    designated_years: frozenset[int] = frozenset()
+    # (year, day) pairs: the day an editor chose for that year's ceremony.
+    observances: tuple[tuple[int, date], ...] = ()
+    source_file: str | None = field(default=None, compare=False)
+
+    @property
+    def precision(self) -> Precision:
+        return Precision.YEAR if self.origin_month is None else Precision.DAY
+
+    @property
+    def origin(self) -> date | None:
+        if self.origin_month is None or self.origin_day is None:
+            return None
+        return date(self.origin_year, self.origin_month, self.origin_day)
+
+    @property
+    def category_info(self) -> Category:
+        return CATEGORIES[self.category]
+
+    def observed_on(self, year: int) -> date | None:
+        for y, d in self.observances:
+            if y == year:
+                return d
+        return None
+
+    def lead_days_for(self, ordinal: int) -> tuple[int, ...]:
+        if self.lead_days is not None:
+            return self.lead_days
+        cat = self.category_info
+        return cat.lead_days_round if ordinal % 5 == 0 else cat.lead_days
+
+    def matches(self, query: str) -> bool:
+        """Accent-insensitive search over the title and the aliases."""
+        needle = fold(query)
+        return any(needle in fold(text) for text in (self.title, *self.aliases))
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueFile:
+    path: str
+    designates: int
+    directive: str
+    theme: str
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    files: tuple[CatalogueFile, ...]
+    commemorations: tuple[Commemoration, ...]
+
+    def by_id(self) -> dict[str, Commemoration]:
+        return {c.id: c for c in self.commemorations}

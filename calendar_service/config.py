@@ -1,0 +1,100 @@
+"""Settings, read once from the environment (and an optional `.env` file).
+
+Every setting is documented in README.md ("Settings"); the defaults are the embedded ones that
+let `make run` work on a fresh machine: a SQLite file and mail written to a folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULTS = {
+    "CALENDAR_DATABASE_URL": "sqlite:///instance/calendar.db",
+    "CALENDAR_EVENTS": "events/*.toml",
+    "CALENDAR_MAIL_URL": "file://instance/outbox",
+    "CALENDAR_MAIL_FROM": "lich-ky-niem@localhost",
+    "CALENDAR_BASE_URL": "http://127.0.0.1:5000",
+    "CALENDAR_TIMEZONE": "Asia/Ho_Chi_Minh",
+    "CALENDAR_ENV": "development",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Let operators write the usual postgresql:// URL; we talk to it through psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    events: tuple[str, ...]
+    mail_url: str
+    mail_from: str
+    base_url: str
+    secret_key: str
+    timezone: str
+    env: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+    ) -> Settings:
+        values: dict[str, str] = dict(DEFAULTS)
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        source = os.environ if environ is None else environ
+        values.update({k: v for k, v in source.items() if k.startswith("CALENDAR_")})
+
+        env = values["CALENDAR_ENV"].strip().lower()
+        if env not in ("development", "production", "test"):
+            raise ConfigError(
+                f"CALENDAR_ENV must be development, production or test, not {env!r}")
+        secret = values.get("CALENDAR_SECRET_KEY", "").strip()
+        if not secret:
+            if env == "production":
+                raise ConfigError(
+                    "CALENDAR_SECRET_KEY is required when CALENDAR_ENV=production "
+                    "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')")
+            secret = secrets.token_hex(32)
+        try:
+            ZoneInfo(values["CALENDAR_TIMEZONE"])
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"CALENDAR_TIMEZONE: unknown timezone {values['CALENDAR_TIMEZONE']!r}") from exc
+        base_url = values["CALENDAR_BASE_URL"].rstrip("/")
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"CALENDAR_BASE_URL must start with http:// or https://, "
+                              f"not {base_url!r}")
+        events = tuple(p for p in values["CALENDAR_EVENTS"].replace(",", " ").split() if p)
+        return cls(
+            database_url=normalise_database_url(values["CALENDAR_DATABASE_URL"].strip()),
+            events=events,
+            mail_url=values["CALENDAR_MAIL_URL"].strip(),
+            mail_from=values["CALENDAR_MAIL_FROM"].strip(),
+            base_url=base_url,
+            secret_key=secret,
+            timezone=values["CALENDAR_TIMEZONE"],
+            env=env,
+        )

@@ -1,0 +1,125 @@
+"""The store's tables (SQLAlchemy 2.0 typed ORM). Schema changes go through migrations/."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so Alembic migrations look the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite has no timezone type)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+ACTIVE = "active"
+CANCELLED = "cancelled"
+
+
+class CommemorationRow(Base):
+    __tablename__ = "commemorations"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(40))
+    origin_year: Mapped[int] = mapped_column(Integer)
+    origin_month: Mapped[int | None] = mapped_column(Integer)
+    origin_day: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lead_days: Mapped[list[int] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    # Bumped on every change that subscribers should see (iCalendar SEQUENCE).
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    # Hash of the catalogue entry as last loaded: how `load` knows nothing changed.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    source_file: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    designations: Mapped[list[DesignationRow]] = relationship(
+        back_populates="commemoration", cascade="all, delete-orphan", lazy="selectin",
+        order_by="DesignationRow.year")
+    observances: Mapped[list[ObservanceRow]] = relationship(
+        back_populates="commemoration", cascade="all, delete-orphan", lazy="selectin",
+        order_by="ObservanceRow.year")
+
+    __table_args__ = (
+        # Range queries ("what falls between 20/4 and 20/7") filter on month and day.
+        Index("ix_commemorations_month_day", "origin_month", "origin_day"),
+        Index("ix_commemorations_category", "category"),
+    )
+
+
+class DesignationRow(Base):
+    """A directive names this commemoration's occurrence in `year`."""
+
+    __tablename__ = "designations"
+
+    commemoration_id: Mapped[str] = mapped_column(
+        ForeignKey("commemorations.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commemoration: Mapped[CommemorationRow] = relationship(back_populates="designations")
+
+
+class ObservanceRow(Base):
+    """The day chosen for a year's ceremony (year-only origins, or a moved ceremony)."""
+
+    __tablename__ = "observances"
+
+    commemoration_id: Mapped[str] = mapped_column(
+        ForeignKey("commemorations.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    observed_on: Mapped[date]
+    commemoration: Mapped[CommemorationRow] = relationship(back_populates="observances")
+
+
+class StoreState(Base):
+    """One row. `data_version` rises whenever commemorations change, so caches (the rendered
+    feed) can be checked with a single cheap query."""
+
+    __tablename__ = "store_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data_version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

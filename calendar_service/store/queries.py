@@ -1,0 +1,105 @@
+"""Reading commemorations back out of the store as catalogue values, and the occurrences of
+a date range through an indexed month/day pre-filter (not a scan of every row × year)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from ..anniversaries import Occurrence, occurrences
+from ..catalogue import Commemoration
+from .models import ACTIVE, CANCELLED, CommemorationRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCommemoration:
+    commemoration: Commemoration
+    status: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == CANCELLED
+
+
+def to_value(row: CommemorationRow) -> Commemoration:
+    return Commemoration(
+        id=row.id,
+        title=row.title,
+        category=row.category,
+        origin_year=row.origin_year,
+        origin_month=row.origin_month,
+        origin_day=row.origin_day,
+        description=row.description,
+        source=row.source,
+        location=row.location,
+        note=row.note,
+        aliases=tuple(row.aliases or ()),
+        lead_days=tuple(row.lead_days) if row.lead_days is not None else None,
+        designated_years=frozenset(d.year for d in row.designations),
+        observances=tuple((o.year, o.observed_on) for o in row.observances),
+        source_file=row.source_file,
+    )
+
+
+def to_stored(row: CommemorationRow) -> StoredCommemoration:
+    return StoredCommemoration(to_value(row), row.status, row.revision,
+                               row.created_at, row.updated_at)
+
+
+def list_commemorations(session: Session, *, include_cancelled: bool = False
+                        ) -> list[StoredCommemoration]:
+    query = select(CommemorationRow).order_by(CommemorationRow.id)
+    if not include_cancelled:
+        query = query.where(CommemorationRow.status == ACTIVE)
+    return [to_stored(row) for row in session.scalars(query)]
+
+
+def get_commemoration(session: Session, ident: str) -> StoredCommemoration | None:
+    row = session.get(CommemorationRow, ident)
+    return None if row is None else to_stored(row)
+
+
+def _month_day_filter(start: date, end: date) -> ColumnElement[bool] | None:
+    """Rows whose (month, day) can fall in [start, end]; None when every row can."""
+    if (end - start).days >= 365:
+        return None
+    md = tuple_(CommemorationRow.origin_month, CommemorationRow.origin_day)
+    segments = []
+    for year in range(start.year, end.year + 1):
+        s = max(start, date(year, 1, 1))
+        e = min(end, date(year, 12, 31))
+        segments.append(md.between((s.month, s.day), (e.month, e.day)))
+        feb28 = date(year, 2, 28)
+        is_common = (date(year, 3, 1) - feb28).days == 1
+        if is_common and s <= feb28 <= e:
+            # A 29 February origin is observed on 28 February in common years.
+            segments.append(and_(CommemorationRow.origin_month == 2,
+                                 CommemorationRow.origin_day == 29))
+    # Year-only origins have no day to index; they are few and always considered.
+    return or_(CommemorationRow.origin_month.is_(None), *segments)
+
+
+def occurrences_between(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    include_undated: bool = True,
+    include_cancelled: bool = False,
+) -> list[Occurrence]:
+    query = select(CommemorationRow).where(CommemorationRow.origin_year < end.year)
+    if not include_cancelled:
+        query = query.where(CommemorationRow.status == ACTIVE)
+    condition = _month_day_filter(start, end)
+    if condition is not None:
+        # Observed days may differ from the origin's: rows with observances are always kept.
+        condition = or_(condition, CommemorationRow.observances.any())
+        query = query.where(condition)
+    values = [to_value(row) for row in session.scalars(query)]
+    return occurrences(values, start, end, include_undated=include_undated)
