@@ -1,0 +1,213 @@
+"""The `calendar-service` command line (also `python -m calendar_service`).
+
+Each command builds what it needs from the settings; tests inject a clock and settings
+through click's context object (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from . import output
+from .anniversaries import Occurrence
+from .app_context import Services
+from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
+from .clock import today
+from .config import ConfigError, Settings
+
+
+def _services(ctx: click.Context) -> Services:
+    if ctx.obj is None:
+        try:
+            ctx.obj = Services(Settings.from_env())
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return ctx.obj
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _read_catalogue(paths: tuple[str, ...]):
+    files = expand_paths(paths)
+    if not files:
+        _fail("error: no catalogue files match " + " ".join(paths))
+    try:
+        return files, load_catalogue(files)
+    except CatalogueError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        _fail(f"{len(exc.problems)} problem(s); nothing was written")
+        raise  # unreachable: _fail exits
+
+
+class _Date(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
+
+
+class _Group(click.Group):
+    """Exit 1 on every error, usage errors included (click's own default is 2)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(1)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="calendar-service")
+def main() -> None:
+    """Commemorations of the provincial directive: catalogue, feeds, reminders, web."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+def check(paths: tuple[str, ...]) -> None:
+    """Validate catalogue files (files, folders or globs); exit 1 listing every problem."""
+    files, catalogue = _read_catalogue(paths)
+    for f in catalogue.files:
+        count = sum(1 for c in catalogue.commemorations if c.source_file == f.path)
+        click.echo(f"{f.path}: {count} commemorations designated for {f.designates}: OK")
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.pass_context
+def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
+    """Validate, then sync into the database in one transaction (default: CALENDAR_EVENTS).
+
+    New ids are added, changed entries get a new revision, entries gone from the files are
+    marked cancelled. Loading the same files twice changes nothing.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store import sync_catalogue
+
+    services = _services(ctx)
+    _, catalogue = _read_catalogue(paths or services.settings.events)
+    try:
+        with services.database.session() as session:
+            report = sync_catalogue(session, catalogue, services.clock.now())
+    except SQLAlchemyError as exc:
+        _fail(f"error: the database refused the load, nothing was changed: "
+              f"{str(exc.__cause__ or exc).splitlines()[0]}\n"
+              f"(has the schema been created? run: calendar-service db upgrade)")
+    click.echo(f"loaded {len(catalogue.commemorations)} commemorations: {report.summary()}")
+    for label, ids in (("added", report.added), ("updated", report.updated),
+                       ("restored", report.restored), ("cancelled", report.cancelled)):
+        for ident in ids:
+            click.echo(f"  {label}: {ident}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Create or migrate the schema to the latest revision."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store.migrate import current, upgrade
+
+    services = _services(ctx)
+    try:
+        upgrade(services.database.engine, revision)
+        click.echo(f"database at revision {current(services.database.engine)}")
+    except SQLAlchemyError as exc:
+        _fail(f"error: cannot migrate {services.database.engine.url.render_as_string()}: "
+              f"{str(exc.__cause__ or exc).splitlines()[0]}")
+
+
+@main.command()
+@click.option("--from", "start", type=_Date(), help="First day (default: today).")
+@click.option("--to", "end", type=_Date(), help="Last day (default: a year after --from).")
+@click.option("--category", "categories", multiple=True,
+              type=click.Choice(sorted(CATEGORIES)), help="Only these categories (repeatable).")
+@click.option("--designated", is_flag=True, help="Only occurrences a directive designates.")
+@click.option("--round", "round_only", is_flag=True, help="Only round anniversaries (×5).")
+@click.option("--json", "as_json", is_flag=True, help="Stable JSON instead of a table.")
+@click.pass_context
+def occurrences(ctx: click.Context, start: date | None, end: date | None,
+                categories: tuple[str, ...], designated: bool, round_only: bool,
+                as_json: bool) -> None:
+    """List the anniversaries in a date range, from the database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store import occurrences_between
+
+    services = _services(ctx)
+    start = start or today(services.clock)
+    end = end or (start.replace(year=start.year + 1) - timedelta(days=1)
+                  if not (start.month == 2 and start.day == 29)
+                  else date(start.year + 1, 2, 28))
+    if end < start:
+        _fail(f"error: --to {end.isoformat()} is before --from {start.isoformat()}")
+    try:
+        with services.database.session() as session:
+            found: list[Occurrence] = occurrences_between(session, start, end)
+    except SQLAlchemyError as exc:
+        _fail(f"error: cannot read the database: {str(exc.__cause__ or exc).splitlines()[0]}\n"
+              f"(run: calendar-service db upgrade && calendar-service load)")
+    if categories:
+        found = [o for o in found if o.commemoration.category in categories]
+    if designated:
+        found = [o for o in found if o.designated]
+    if round_only:
+        found = [o for o in found if o.is_round]
+    if as_json:
+        click.echo(output.to_json(found))
+    elif found:
+        click.echo(output.to_table(found))
+    else:
+        click.echo(f"Không có ngày kỷ niệm nào từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--no-scheduler", is_flag=True,
+              help="Do not run the reminder scheduler in this process "
+                   "(the scheduler itself arrives with the reminders feature).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: bool) -> None:
+    """Serve the web app with waitress (a production WSGI server, one process)."""
+    import waitress
+
+    from .web import create_app
+
+    services = _services(ctx)
+    app = create_app(services)
+    click.echo(f"calendar-service on http://{host}:{port}/ "
+               f"(database {services.database.engine.url.render_as_string()})")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="calendar-service")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,31 @@
+"""The Flask application factory. Feature blueprints live in their own modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from ..app_context import Services
+from ..config import Settings
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def create_app(services: Services | None = None) -> Flask:
+    services = services or Services(Settings.from_env())
+    app = Flask(__name__, template_folder=str(TEMPLATES))
+    app.config.update(
+        SECRET_KEY=services.settings.secret_key,
+        JSON_AS_ASCII=False,
+    )
+    app.extensions["calendar"] = services
+
+    from . import filters, health, home
+
+    filters.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
+
+
+    return app
