@@ -28,4 +28,9 @@ def create_app(services: Services | None = None) -> Flask:
     app.register_blueprint(home.bp)
 
 
+    @app.errorhandler(400)
+    def _bad_request(error):
+        # A bad parameter is the client's mistake: say which, plainly, never a 500.
+        return (f"{error.description}\n", 400, {"Content-Type": "text/plain; charset=utf-8"})
+
     return app

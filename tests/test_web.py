@@ -1,0 +1,100 @@
+"""The web app through Flask's client, and `calendar-service serve` over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from calendar_service.app_context import Services
+from calendar_service.store import Database
+from calendar_service.web import create_app
+from tests.conftest import ROOT, make_settings
+
+
+@pytest.fixture
+def client(loaded):
+    app = create_app(loaded)
+    app.testing = True
+    return app.test_client()
+
+
+def test_healthz_when_the_database_answers(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, clock):
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2"
+    app = create_app(Services(make_settings(url, tmp_path), clock=clock, _database=Database(url)))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable" and body["database"]
+
+
+def test_home_lists_upcoming_with_vietnamese_dates(client):
+    page = client.get("/?from=2024-04-20").get_data(as_text=True)
+    assert '<html lang="vi">' in page
+    assert "Kỷ niệm 120 năm Ngày sinh đồng chí Trần Phú" in page
+    assert "Thứ Ba, 07/5/2024" in page
+    assert "Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in page
+
+
+def test_home_counts_down_from_the_clock(client):
+    page = client.get("/").get_data(as_text=True)  # the clock says 2026-11-27
+    assert "Kỷ niệm 82 năm Ngày thành lập Quân đội nhân dân Việt Nam" in page
+    assert "còn 25 ngày" in page
+
+
+@pytest.mark.parametrize("value", ["2024-13-01", "yesterday", ""])
+def test_a_bad_from_is_a_400_with_a_message(client, value):
+    response = client.get(f"/?from={value}")
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain"
+    assert "YYYY-MM-DD" in response.get_data(as_text=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_over_real_http(tmp_path):
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    env = {**os.environ, "CALENDAR_DATABASE_URL": db,
+           "CALENDAR_EVENTS": str(ROOT / "events" / "2024.toml")}
+    for args in (["db", "upgrade"], ["load"]):
+        subprocess.run([sys.executable, "-m", "calendar_service", *args], env=env, check=True,
+                       cwd=tmp_path, capture_output=True, timeout=60)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "calendar_service", "serve", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(server.stdout.read().decode() if server.poll() is not None
+                                         else "server did not start")
+                time.sleep(0.1)
+        assert health.status_code == 200 and health.json()["database"] == "ok"
+        home = requests.get(f"http://127.0.0.1:{port}/?from=2024-05-01", timeout=5)
+        assert home.status_code == 200
+        assert home.headers["Content-Type"].startswith("text/html")
+        assert "Chiến thắng Điện Biên Phủ" in home.text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
