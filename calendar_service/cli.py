@@ -189,6 +189,47 @@ def occurrences(ctx: click.Context, start: date | None, end: date | None,
 
 
 @main.command()
+@click.option("--year", type=click.IntRange(1900, 2200), help="That year only.")
+@click.option("--category", "categories", multiple=True,
+              type=click.Choice(sorted(CATEGORIES)), help="Only these categories (repeatable).")
+@click.option("--designated", is_flag=True, help="Only occurrences a directive designates.")
+@click.option("--round", "round_only", is_flag=True, help="Only round anniversaries (×5).")
+@click.option("--alarm", type=click.IntRange(0, 365), help="Add a reminder alarm N days ahead.")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write to FILE (atomically) instead of standard output.")
+@click.pass_context
+def feed(ctx: click.Context, year: int | None, categories: tuple[str, ...], designated: bool,
+         round_only: bool, alarm: int | None, output_path: str | None) -> None:
+    """Write the iCalendar feed: the same bytes GET /calendar.ics serves for that selection."""
+    import os
+    import tempfile
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .feeds.query import FeedQuery
+    from .feeds.service import FeedCache, render
+
+    services = _services(ctx)
+    query = FeedQuery(categories=tuple(sorted(set(categories))), year=year,
+                      designated=designated, round_only=round_only, alarm_days=alarm)
+    try:
+        rendered = render(services, query, FeedCache(services).window(query))
+    except SQLAlchemyError as exc:
+        _fail(f"error: cannot read the database: {str(exc.__cause__ or exc).splitlines()[0]}")
+    if output_path is None:
+        click.get_binary_stream("stdout").write(rendered.body)
+        return
+    target = Path(output_path)
+    # Write beside the target, then rename: a web server never serves half a file.
+    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+    with os.fdopen(fd, "wb") as out:
+        out.write(rendered.body)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)
+    click.echo(f"wrote {target} ({len(rendered.body)} bytes)", err=True)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))

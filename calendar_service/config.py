@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +24,10 @@ DEFAULTS = {
     "CALENDAR_BASE_URL": "http://127.0.0.1:5000",
     "CALENDAR_TIMEZONE": "Asia/Ho_Chi_Minh",
     "CALENDAR_ENV": "development",
+    "CALENDAR_FEED_PAST_DAYS": "365",
+    "CALENDAR_FEED_FUTURE_DAYS": "730",
+    "CALENDAR_FEED_REFRESH_HOURS": "6",
+    "CALENDAR_FEED_VERSION_CHECK_SECONDS": "1",
 }
 
 
@@ -48,6 +53,10 @@ class Settings:
     secret_key: str
     timezone: str
     env: str
+    feed_past_days: int = 365
+    feed_future_days: int = 730
+    feed_refresh: timedelta = timedelta(hours=6)
+    feed_version_check_seconds: float = 1.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -87,6 +96,16 @@ class Settings:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"CALENDAR_BASE_URL must start with http:// or https://, "
                               f"not {base_url!r}")
+        def number(name: str, low: float, high: float, kind=int):
+            raw = values[name].strip()
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+            if not low <= value <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}, not {raw}")
+            return value
+
         events = tuple(p for p in values["CALENDAR_EVENTS"].replace(",", " ").split() if p)
         return cls(
             database_url=normalise_database_url(values["CALENDAR_DATABASE_URL"].strip()),
@@ -97,4 +116,9 @@ class Settings:
             secret_key=secret,
             timezone=values["CALENDAR_TIMEZONE"],
             env=env,
+            feed_past_days=number("CALENDAR_FEED_PAST_DAYS", 0, 3660),
+            feed_future_days=number("CALENDAR_FEED_FUTURE_DAYS", 1, 3660),
+            feed_refresh=timedelta(hours=number("CALENDAR_FEED_REFRESH_HOURS", 1, 24 * 7)),
+            feed_version_check_seconds=number(
+                "CALENDAR_FEED_VERSION_CHECK_SECONDS", 0, 3600, float),
         )

@@ -7,6 +7,7 @@ from .queries import (
     get_commemoration,
     list_commemorations,
     occurrences_between,
+    stored_occurrences_between,
 )
 from .state import data_version
 from .sync import SyncReport, sync_catalogue
@@ -19,6 +20,7 @@ __all__ = [
     "get_commemoration",
     "list_commemorations",
     "occurrences_between",
+    "stored_occurrences_between",
     "sync_catalogue",
     "upgrade",
 ]

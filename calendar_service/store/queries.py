@@ -93,6 +93,29 @@ def occurrences_between(
     include_undated: bool = True,
     include_cancelled: bool = False,
 ) -> list[Occurrence]:
+    rows = _rows_for_range(session, start, end, include_cancelled)
+    return occurrences([to_value(row) for row in rows], start, end,
+                       include_undated=include_undated)
+
+
+def stored_occurrences_between(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    include_undated: bool = True,
+    include_cancelled: bool = False,
+) -> list[tuple[Occurrence, StoredCommemoration]]:
+    """Occurrences with their row's status, revision and timestamps (what a feed needs)."""
+    stored = {row.id: to_stored(row)
+              for row in _rows_for_range(session, start, end, include_cancelled)}
+    found = occurrences([s.commemoration for s in stored.values()], start, end,
+                        include_undated=include_undated)
+    return [(occ, stored[occ.id]) for occ in found]
+
+
+def _rows_for_range(session: Session, start: date, end: date, include_cancelled: bool
+                    ) -> list[CommemorationRow]:
     query = select(CommemorationRow).where(CommemorationRow.origin_year < end.year)
     if not include_cancelled:
         query = query.where(CommemorationRow.status == ACTIVE)
@@ -101,5 +124,4 @@ def occurrences_between(
         # Observed days may differ from the origin's: rows with observances are always kept.
         condition = or_(condition, CommemorationRow.observances.any())
         query = query.where(condition)
-    values = [to_value(row) for row in session.scalars(query)]
-    return occurrences(values, start, end, include_undated=include_undated)
+    return list(session.scalars(query))

@@ -21,16 +21,23 @@ def create_app(services: Services | None = None) -> Flask:
     )
     app.extensions["calendar"] = services
 
+    from ..feeds import routes as feeds
+    from ..feeds.service import FeedCache
     from . import filters, health, home
 
+    app.extensions["feed_cache"] = FeedCache(services)
     filters.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(feeds.bp)
 
 
     @app.errorhandler(400)
-    def _bad_request(error):
+    @app.errorhandler(404)
+    @app.errorhandler(410)
+    def _plain_error(error):
         # A bad parameter is the client's mistake: say which, plainly, never a 500.
-        return (f"{error.description}\n", 400, {"Content-Type": "text/plain; charset=utf-8"})
+        return (f"{error.description}\n", error.code,
+                {"Content-Type": "text/plain; charset=utf-8"})
 
     return app
