@@ -217,7 +217,9 @@ def feed(ctx: click.Context, year: int | None, categories: tuple[str, ...], desi
     except SQLAlchemyError as exc:
         _fail(f"error: cannot read the database: {str(exc.__cause__ or exc).splitlines()[0]}")
     if output_path is None:
-        click.get_binary_stream("stdout").write(rendered.body)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(rendered.body)
+        sys.stdout.buffer.flush()
         return
     target = Path(output_path)
     # Write beside the target, then rename: a web server never serves half a file.
