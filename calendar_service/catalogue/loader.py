@@ -11,7 +11,10 @@ import datetime as dt
 import difflib
 import glob
 import re
-import tomllib
+try:  # the compiled tomli parses ~3x faster; tomllib is the same parser in pure Python
+    import tomli as tomllib
+except ImportError:  # pragma: no cover - tomli is a dependency, this is a safety net
+    import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +75,7 @@ def load_catalogue(paths: Iterable[str | Path]) -> Catalogue:
     problems: list[Problem] = []
     files: list[CatalogueFile] = []
     entries: list[Commemoration] = []
-    first_seen: dict[str, tuple[str, int]] = {}
+    first_seen: dict[str, tuple[_FileReader, int]] = {}
     if not paths:
         raise CatalogueError([Problem("-", 1, None, "no catalogue files given")])
     for path in paths:
@@ -131,7 +134,7 @@ class _FileReader:
         problems: list[Problem],
         files: list[CatalogueFile],
         entries: list[Commemoration],
-        first_seen: dict[str, tuple[str, int]],
+        first_seen: dict[str, tuple[_FileReader, int]],
         text: str | None = None,
     ) -> None:
         self.path = path
@@ -140,7 +143,15 @@ class _FileReader:
         self.entries = entries
         self.first_seen = first_seen
         self.text = text
-        self.lines = LineMap("")
+        self._source = ""
+        self._lines: LineMap | None = None
+
+    @property
+    def lines(self) -> LineMap:
+        """Built only when a problem needs a line number: valid files never pay for it."""
+        if self._lines is None:
+            self._lines = LineMap(self._source)
+        return self._lines
 
     def problem(self, line: int, key: str | None, message: str) -> None:
         self.problems.append(Problem(self.path, line, key, message))
@@ -189,7 +200,7 @@ class _FileReader:
                 line = raw[: exc.start].count(b"\n") + 1
                 self.problem(line, None, "not valid UTF-8 (save the file as UTF-8)")
                 return None
-        self.lines = LineMap(text)
+        self._source = text
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -287,10 +298,11 @@ class _FileReader:
                            f"(e.g. 'dien-bien-phu'), got {ident!r}")
                 ident = None
             elif ident in self.first_seen:
-                first_path, first_line = self.first_seen[ident]
-                fail("id", f"duplicate id '{ident}' (first defined at {first_path}:{first_line})")
+                first, first_index = self.first_seen[ident]
+                first_line = first.lines.line(ENTRY_TABLE, first_index, "id")
+                fail("id", f"duplicate id '{ident}' (first defined at {first.path}:{first_line})")
             else:
-                self.first_seen[ident] = (self.path, at("id"))
+                self.first_seen[ident] = (self, index)
 
         title = text("title")
         description = text("description")

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ..catalogue import Catalogue, Commemoration
@@ -63,59 +63,103 @@ def fingerprint(c: Commemoration) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def _apply(row: CommemorationRow, c: Commemoration, digest: str) -> None:
-    row.title = c.title
-    row.category = c.category
-    row.origin_year = c.origin_year
-    row.origin_month = c.origin_month
-    row.origin_day = c.origin_day
-    row.description = c.description
-    row.source = c.source
-    row.location = c.location
-    row.note = c.note
-    row.aliases = list(c.aliases)
-    row.lead_days = list(c.lead_days) if c.lead_days is not None else None
-    row.fingerprint = digest
-    row.source_file = c.source_file
-    wanted_designations = sorted(c.designated_years)
-    if [d.year for d in row.designations] != wanted_designations:
-        row.designations = [DesignationRow(year=y) for y in wanted_designations]
-    wanted_observances = sorted(c.observances)
-    if [(o.year, o.observed_on) for o in row.observances] != wanted_observances:
-        row.observances = [ObservanceRow(year=y, observed_on=d) for y, d in wanted_observances]
+def _fields(c: Commemoration, digest: str) -> dict:
+    return {
+        "title": c.title,
+        "category": c.category,
+        "origin_year": c.origin_year,
+        "origin_month": c.origin_month,
+        "origin_day": c.origin_day,
+        "description": c.description,
+        "source": c.source,
+        "location": c.location,
+        "note": c.note,
+        "aliases": list(c.aliases),
+        "lead_days": list(c.lead_days) if c.lead_days is not None else None,
+        "fingerprint": digest,
+        "source_file": c.source_file,
+    }
+
+
+def _chunks(items: list, size: int = 500):
+    # Bounded IN (...) lists: SQLite and PostgreSQL both cap bound parameters.
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> SyncReport:
-    """Apply the catalogue inside the caller's transaction (the caller commits or rolls back)."""
+    """Apply the catalogue inside the caller's transaction (the caller commits or rolls back).
+
+    Only the (id, fingerprint, status, source_file) of existing rows are read; new rows are
+    inserted in bulk; full rows are loaded only for the entries that really changed. That
+    keeps a reload of an unchanged 10,000-entry catalogue to one narrow query.
+    """
     report = SyncReport()
-    existing = {row.id: row for row in session.scalars(select(CommemorationRow))}
+    existing = {
+        ident: (digest, status, source_file)
+        for ident, digest, status, source_file in session.execute(select(
+            CommemorationRow.id, CommemorationRow.fingerprint, CommemorationRow.status,
+            CommemorationRow.source_file))
+    }
+    new_rows: list[dict] = []
+    new_designations: list[dict] = []
+    new_observances: list[dict] = []
+    changed: dict[str, tuple[Commemoration, str]] = {}
+    moved: dict[str, str | None] = {}
     for c in catalogue.commemorations:
         digest = fingerprint(c)
-        row = existing.pop(c.id, None)
-        if row is None:
-            row = CommemorationRow(id=c.id, status=ACTIVE, revision=1,
-                                   created_at=now, updated_at=now)
-            _apply(row, c, digest)
-            session.add(row)
+        previous = existing.pop(c.id, None)
+        if previous is None:
+            new_rows.append({"id": c.id, **_fields(c, digest), "status": ACTIVE, "revision": 1,
+                             "created_at": now, "updated_at": now})
+            new_designations += [{"commemoration_id": c.id, "year": y}
+                                 for y in sorted(c.designated_years)]
+            new_observances += [{"commemoration_id": c.id, "year": y, "observed_on": d}
+                                 for y, d in sorted(c.observances)]
             report.added.append(c.id)
-            continue
-        if row.fingerprint == digest and row.status == ACTIVE:
-            if row.source_file != c.source_file:
-                row.source_file = c.source_file  # bookkeeping only: no new revision
+        elif previous[0] == digest and previous[1] == ACTIVE:
             report.unchanged += 1
-            continue
-        (report.restored if row.status == CANCELLED else report.updated).append(c.id)
-        _apply(row, c, digest)
-        row.status = ACTIVE
-        row.revision += 1
-        row.updated_at = now
-    for row in existing.values():
-        if row.status == CANCELLED:
-            continue
-        row.status = CANCELLED
-        row.revision += 1
-        row.updated_at = now
-        report.cancelled.append(row.id)
+            if previous[2] != c.source_file:
+                moved[c.id] = c.source_file  # bookkeeping only: no new revision
+        else:
+            changed[c.id] = (c, digest)
+
+    # Bulk inserts (batched into multi-row VALUES by SQLAlchemy's insertmanyvalues).
+    if new_rows:
+        session.execute(insert(CommemorationRow), new_rows)
+    if new_designations:
+        session.execute(insert(DesignationRow), new_designations)
+    if new_observances:
+        session.execute(insert(ObservanceRow), new_observances)
+    for ident, source_file in moved.items():
+        session.execute(update(CommemorationRow).where(CommemorationRow.id == ident)
+                        .values(source_file=source_file))
+
+    for ids in _chunks(sorted(changed)):
+        for row in session.scalars(select(CommemorationRow).where(CommemorationRow.id.in_(ids))):
+            c, digest = changed[row.id]
+            (report.restored if row.status == CANCELLED else report.updated).append(row.id)
+            for name, value in _fields(c, digest).items():
+                setattr(row, name, value)
+            wanted = sorted(c.designated_years)
+            if [d.year for d in row.designations] != wanted:
+                row.designations = [DesignationRow(year=y) for y in wanted]
+            wanted_obs = sorted(c.observances)
+            if [(o.year, o.observed_on) for o in row.observances] != wanted_obs:
+                row.observances = [ObservanceRow(year=y, observed_on=d) for y, d in wanted_obs]
+            row.status = ACTIVE
+            row.revision += 1
+            row.updated_at = now
+    report.updated.sort()
+    report.restored.sort()
+
+    vanished = sorted(ident for ident, (_, status, _) in existing.items() if status == ACTIVE)
+    for ids in _chunks(vanished):
+        session.execute(
+            update(CommemorationRow).where(CommemorationRow.id.in_(ids))
+            .values(status=CANCELLED, revision=CommemorationRow.revision + 1, updated_at=now)
+            .execution_options(synchronize_session=False))
+    report.cancelled = vanished
     if report.changed:
         bump_data_version(session, now)
     return report
