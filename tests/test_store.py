@@ -69,6 +69,15 @@ def test_load_inserts_every_commemoration(database, catalogue):
         assert thu.observed_on(2024) == date(2024, 7, 27)
 
 
+def test_every_field_survives_the_bulk_insert(database, catalogue):
+    catalogue = edited(catalogue, "tran-phu", lead_days=(45, 7), note="Ghi chú: \"trích\" \\ dẫn",
+                       aliases=("Lý Quý",), location=None)
+    sync(database, catalogue)
+    with database.session() as s:
+        assert [c.commemoration for c in list_commemorations(s)] == list(catalogue.commemorations)
+        assert get_commemoration(s, "tran-phu").commemoration.lead_days == (45, 7)
+
+
 def test_loading_twice_changes_nothing(database, catalogue):
     sync(database, catalogue)
     before = snapshot(database)

@@ -30,12 +30,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
-    if engine.dialect.name == "postgresql" and engine.dialect.use_insertmanyvalues:
-        # Batch bulk INSERTs into multi-row VALUES even without RETURNING (as SQLAlchemy
-        # does for psycopg2); psycopg 3's executemany otherwise costs a round trip per row.
-        engine.dialect.use_insertmanyvalues_wo_returning = True
-    return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 class Database:

@@ -17,7 +17,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..catalogue import Catalogue, Commemoration
@@ -81,6 +82,44 @@ def _fields(c: Commemoration, digest: str) -> dict:
     }
 
 
+def bulk_insert(session: Session, model: type, rows: list[dict]) -> None:
+    """Insert many rows at driver speed: COPY on PostgreSQL, executemany on SQLite.
+
+    The ORM's bulk insert spends most of a 10,000-entry load on per-row bookkeeping (and on
+    psycopg 3, a round trip per row); here values go through each column's own bind
+    processing (UTC datetimes, JSON) and straight to the driver.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table = model.__table__
+    columns = [c for c in table.columns if c.key in rows[0]]
+    processors = [
+        (lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
+        if isinstance(c.type, JSON) else c.type.bind_processor(dialect)
+        for c in columns]
+    values = ([process(row[c.key]) if process else row[c.key]
+               for c, process in zip(columns, processors)] for row in rows)
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    if dialect.name == "postgresql":
+        statement = f"COPY {table.name} ({names}) FROM STDIN"
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            with cursor.copy(statement) as copy:
+                for row in values:
+                    copy.write_row(row)
+        except dialect.loaded_dbapi.Error as exc:
+            # Surface driver errors as SQLAlchemy's, like every other statement here.
+            raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+    elif dialect.name == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
+                                   [tuple(row) for row in values])
+    else:  # pragma: no cover - other backends are not supported targets
+        session.execute(insert(model), rows)
+
+
 def _chunks(items: list, size: int = 500):
     # Bounded IN (...) lists: SQLite and PostgreSQL both cap bound parameters.
     for i in range(0, len(items), size):
@@ -124,13 +163,9 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
         else:
             changed[c.id] = (c, digest)
 
-    # Bulk inserts (batched into multi-row VALUES by SQLAlchemy's insertmanyvalues).
-    if new_rows:
-        session.execute(insert(CommemorationRow), new_rows)
-    if new_designations:
-        session.execute(insert(DesignationRow), new_designations)
-    if new_observances:
-        session.execute(insert(ObservanceRow), new_observances)
+    bulk_insert(session, CommemorationRow, new_rows)
+    bulk_insert(session, DesignationRow, new_designations)
+    bulk_insert(session, ObservanceRow, new_observances)
     for ident, source_file in moved.items():
         session.execute(update(CommemorationRow).where(CommemorationRow.id == ident)
                         .values(source_file=source_file))
