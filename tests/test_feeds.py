@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from icalendar import Calendar
 from werkzeug.http import http_date
 
 from calendar_service.app_context import Services
@@ -156,6 +157,20 @@ def test_an_edit_raises_sequence_and_last_modified_and_changes_the_etag(client, 
     assert get(client, If_None_Match=before.headers["ETag"]).status_code == 200
     assert get(client, If_None_Match=after.headers["ETag"]).status_code == 304
     check_feed(after.data)
+
+
+def test_setting_an_observance_day_puts_the_occurrence_in_the_feed(client, loaded, events_2024):
+    uid = f"huynh-ngoc-hue-1914.2024@{HOST}"
+    assert uid not in events(get(client).data)
+    catalogue = load_catalogue([events_2024])
+    resync(loaded, Catalogue(catalogue.files, tuple(
+        replace(c, observances=((2024, date(2024, 8, 9)),)) if c.id == "huynh-ngoc-hue" else c
+        for c in catalogue.commemorations)), NOW + timedelta(days=1))
+    response = get(client)
+    check_feed(response.data)
+    event = events(response.data)[uid]
+    assert event["DTSTART"].dt == date(2024, 8, 9) and int(event["SEQUENCE"]) == 2
+    assert "Huỳnh Ngọc Huệ" not in str(Calendar.from_ical(response.data)["DESCRIPTION"])
 
 
 def test_a_removed_commemoration_is_cancelled_in_the_feed(client, loaded, events_2024):

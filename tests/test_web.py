@@ -48,6 +48,13 @@ def test_home_lists_upcoming_with_vietnamese_dates(client):
     assert "Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in page
 
 
+def test_home_shows_the_subscribe_links(client):
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="webcal://127.0.0.1:5000/calendar.ics"' in page
+    assert "http://127.0.0.1:5000/calendar.ics" in page
+    assert "calendar.google.com/calendar/render?cid=webcal" in page
+
+
 def test_home_counts_down_from_the_clock(client):
     page = client.get("/").get_data(as_text=True)  # the clock says 2026-11-27
     assert "Kỷ niệm 82 năm Ngày thành lập Quân đội nhân dân Việt Nam" in page

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, render_template, request
 
 from ..clock import today
+from ..feeds.links import feed_url, google_subscribe_url, webcal_url
 from ..output import flags
 from ..store import occurrences_between
 from .services import services
@@ -30,5 +31,8 @@ def upcoming():
     end = start + timedelta(days=WINDOW_DAYS)
     with svc.database.session() as session:
         found = occurrences_between(session, start, end)
+    base = svc.settings.base_url
+    links = {"webcal": webcal_url(base), "https": feed_url(base),
+             "google": google_subscribe_url(base)}
     return render_template("home.html", occurrences=found, start=start, end=end,
-                           today=today(svc.clock), flags=flags)
+                           today=today(svc.clock), flags=flags, links=links)
