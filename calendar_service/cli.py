@@ -231,13 +231,157 @@ def feed(ctx: click.Context, year: int | None, categories: tuple[str, ...], desi
     click.echo(f"wrote {target} ({len(rendered.body)} bytes)", err=True)
 
 
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@main.group()
+def subscribers() -> None:
+    """Manage who receives reminders."""
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--name", help="The person's or the department's name.")
+@click.option("--organisation", help="Their organisation.")
+@click.option("--categories", help="Comma-separated categories (default: all).")
+@click.option("--scope", type=click.Choice(["notable", "all"]), default="notable",
+              show_default=True,
+              help="notable: only designated and round anniversaries; all: every anniversary.")
+@click.option("--lead-days", help="Personal lead times, e.g. 30,7,1 (default: the catalogue's).")
+@click.option("--webhook", help="Also post reminders to this chat webhook URL.")
+@click.pass_context
+def subscribers_add(ctx, email, name, organisation, categories, scope, lead_days, webhook):
+    """Add a subscriber (confirmed at once: an administrator added them)."""
+    from .reminders import subscribers as subs
+
+    services = _services(ctx)
+    try:
+        days = [int(d) for d in _csv(lead_days)]
+    except ValueError:
+        _fail(f"error: --lead-days must be whole numbers, e.g. 30,7,1, not {lead_days!r}")
+    try:
+        new = subs.NewSubscriber.parse(email, name=name, organisation=organisation,
+                                       categories=_csv(categories), scope=scope,
+                                       lead_days=days, webhook_url=webhook)
+        with services.database.session() as session:
+            subs.add(session, new, services.clock.now())
+    except subs.SubscriberError as exc:
+        _fail(f"error: {exc}")
+    click.echo(f"added {new.email}")
+
+
+@subscribers.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.pass_context
+def subscribers_list(ctx, as_json):
+    """List subscribers."""
+    import json
+
+    from .reminders import subscribers as subs
+
+    services = _services(ctx)
+    with services.database.session() as session:
+        rows = [{
+            "email": r.email, "name": r.name, "organisation": r.organisation,
+            "categories": r.categories, "scope": r.scope, "lead_days": r.lead_days,
+            "webhook": bool(r.webhook_url), "active": r.active,
+            "confirmed": r.confirmed_at is not None,
+        } for r in subs.list_all(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("Chưa có người đăng ký.")
+        return
+    for r in rows:
+        state = "đang nhận" if r["active"] and r["confirmed"] else (
+            "chờ xác nhận" if r["active"] else "đã hủy")
+        cats = ",".join(r["categories"] or []) or "tất cả"
+        click.echo(f"{r['email']}\t{r['name'] or ''}\t{cats}\t{r['scope']}\t{state}")
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@click.pass_context
+def subscribers_remove(ctx, email):
+    """Delete a subscriber and their delivery history."""
+    from .reminders import subscribers as subs
+
+    services = _services(ctx)
+    with services.database.session() as session:
+        removed = subs.remove(session, email)
+    if not removed:
+        _fail(f"error: no subscriber {email}")
+    click.echo(f"removed {email}")
+
+
+class _Moment(click.ParamType):
+    name = "DATETIME"
+
+    def convert(self, value, param, ctx):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 moment such as 2024-04-30T08:00:00+07:00",
+                      param, ctx)
+
+
+@main.command()
+@click.option("--as-of", "as_of", type=_Moment(),
+              help="The moment to act for (ISO 8601; without an offset: CALENDAR_TIMEZONE).")
+@click.option("--dry-run", is_flag=True, help="Only show what is due; send and record nothing.")
+@click.pass_context
+def remind(ctx, as_of, dry_run):
+    """Run one reminder tick: send what is due at that moment, once."""
+    from .reminders.tick import run_tick
+
+    services = _services(ctx)
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=services.settings.tz)
+    try:
+        report = run_tick(services, as_of, dry_run=dry_run)
+    except ValueError as exc:  # a bad CALENDAR_MAIL_URL
+        _fail(f"error: {exc}")
+    if dry_run:
+        for line in report.would_send:
+            click.echo(f"would send: {line}")
+        click.echo(f"{len(report.would_send)} reminder(s) due; nothing sent (dry run)")
+        return
+    d = report.dispatch
+    for label, lines in (("sent", d.sent), ("skipped", d.skipped), ("retry", d.retrying),
+                         ("failed", d.failed)):
+        for line in lines:
+            click.echo(f"{label}: {line}")
+    click.echo(f"{len(d.sent)} sent, {len(d.skipped) + report.plan.skipped} skipped, "
+               f"{len(d.retrying)} waiting to retry, {len(d.failed)} failed")
+
+
+@main.command()
+@click.pass_context
+def scheduler(ctx):
+    """Run the reminder scheduler alone (deploy it once beside several web workers)."""
+    import logging
+
+    from .reminders.scheduler import make_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    services = _services(ctx)
+    click.echo(f"reminder scheduler: a tick every {services.settings.reminder_tick_minutes} "
+               "min; Ctrl-C to stop", err=True)
+    try:
+        make_scheduler(services, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.option("--no-scheduler", is_flag=True,
               help="Do not run the reminder scheduler in this process "
-                   "(the scheduler itself arrives with the reminders feature).")
+                   "(run `calendar-service scheduler` once elsewhere).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: bool) -> None:
     """Serve the web app with waitress (a production WSGI server, one process)."""
@@ -249,7 +393,20 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
     app = create_app(services)
     click.echo(f"calendar-service on http://{host}:{port}/ "
                f"(database {services.database.engine.url.render_as_string()})")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="calendar-service")
+    ticker = None
+    if not no_scheduler:
+        import logging
+
+        from .reminders.scheduler import make_scheduler
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        ticker = make_scheduler(services)
+        ticker.start()
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="calendar-service")
+    finally:
+        if ticker is not None:
+            ticker.shutdown(wait=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +28,8 @@ DEFAULTS = {
     "CALENDAR_FEED_FUTURE_DAYS": "730",
     "CALENDAR_FEED_REFRESH_HOURS": "6",
     "CALENDAR_FEED_VERSION_CHECK_SECONDS": "1",
+    "CALENDAR_REMINDER_TIME": "08:00",
+    "CALENDAR_REMINDER_TICK_MINUTES": "5",
 }
 
 
@@ -57,6 +59,8 @@ class Settings:
     feed_future_days: int = 730
     feed_refresh: timedelta = timedelta(hours=6)
     feed_version_check_seconds: float = 1.0
+    reminder_time: time = time(8, 0)
+    reminder_tick_minutes: int = 5
 
     @property
     def tz(self) -> ZoneInfo:
@@ -106,6 +110,12 @@ class Settings:
                 raise ConfigError(f"{name} must be between {low} and {high}, not {raw}")
             return value
 
+        try:
+            reminder_time = time.fromisoformat(values["CALENDAR_REMINDER_TIME"].strip())
+        except ValueError:
+            raise ConfigError("CALENDAR_REMINDER_TIME must be a time such as 08:00, not "
+                              f"{values['CALENDAR_REMINDER_TIME']!r}") from None
+
         events = tuple(p for p in values["CALENDAR_EVENTS"].replace(",", " ").split() if p)
         return cls(
             database_url=normalise_database_url(values["CALENDAR_DATABASE_URL"].strip()),
@@ -121,4 +131,6 @@ class Settings:
             feed_refresh=timedelta(hours=number("CALENDAR_FEED_REFRESH_HOURS", 1, 24 * 7)),
             feed_version_check_seconds=number(
                 "CALENDAR_FEED_VERSION_CHECK_SECONDS", 0, 3600, float),
+            reminder_time=reminder_time,
+            reminder_tick_minutes=number("CALENDAR_REMINDER_TICK_MINUTES", 1, 1440),
         )

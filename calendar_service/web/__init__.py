@@ -23,6 +23,7 @@ def create_app(services: Services | None = None) -> Flask:
 
     from ..feeds import routes as feeds
     from ..feeds.service import FeedCache
+    from ..reminders import routes as reminders
     from . import filters, health, home
 
     app.extensions["feed_cache"] = FeedCache(services)
@@ -30,6 +31,7 @@ def create_app(services: Services | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(reminders.bp)
 
 
     @app.errorhandler(400)

@@ -1,0 +1,167 @@
+"""Planning: which reminders are due at a moment, computed from database state alone.
+
+Every tick recomputes the plan; the deliveries table remembers what was already planned, so
+a tick after a restart, or a second scheduler, plans nothing twice (unique key + ON CONFLICT
+DO NOTHING). Rules:
+- a reminder for lead time L is due at `send_time` local time, L days before the occurrence;
+- only occurrences today or ahead get reminders; cancelled commemorations get none;
+- when several lead times of one occurrence are due at once (the service was down), only the
+  nearest is sent; the others are recorded as skipped, so they are never sent later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+from sqlalchemy import and_, exists, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from ..anniversaries import Occurrence
+from ..catalogue.loader import MAX_LEAD_DAYS
+from ..store import occurrences_between
+from .models import EMAIL, PENDING, SCOPE_NOTABLE, SKIPPED, WEBHOOK, DeliveryRow, SubscriberRow
+
+SUPERSEDED = "superseded by a nearer reminder of the same occurrence"
+MISSED = "missed while the service was down; a nearer reminder was sent instead"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    id: int
+    categories: frozenset[str] | None
+    scope: str
+    lead_days: tuple[int, ...] | None
+    channels: tuple[str, ...]
+
+    def wants(self, occ: Occurrence) -> bool:
+        if self.categories is not None and occ.commemoration.category not in self.categories:
+            return False
+        if self.scope == SCOPE_NOTABLE and not (occ.designated or occ.is_round):
+            return False
+        return True
+
+
+@dataclass
+class PlanReport:
+    planned: int = 0  # new pending rows
+    skipped: int = 0  # new or existing rows skipped in favour of a nearer one
+    due: list[tuple[int, str, int, date, int, str]] = field(default_factory=list)
+
+
+def due_at(occurrence_date: date, lead_days: int, send_time: time, tz: tzinfo) -> datetime:
+    local = datetime.combine(occurrence_date - timedelta(days=lead_days), send_time, tz)
+    return local.astimezone(timezone.utc)
+
+
+def recipients(session: Session) -> list[Recipient]:
+    query = select(SubscriberRow.id, SubscriberRow.categories, SubscriberRow.scope,
+                   SubscriberRow.lead_days, SubscriberRow.webhook_url).where(
+        SubscriberRow.active.is_(True), SubscriberRow.confirmed_at.is_not(None))
+    return [
+        Recipient(ident, frozenset(cats) if cats else None, scope,
+                  tuple(leads) if leads else None, (EMAIL, WEBHOOK) if hook else (EMAIL,))
+        for ident, cats, scope, leads, hook in session.execute(query)
+    ]
+
+
+def _rows(occs: list[Occurrence], people: list[Recipient], as_of: datetime, send_time: time,
+          tz: tzinfo) -> Iterator[dict]:
+    for occ in occs:
+        assert occ.date is not None
+        # Subscribers without personal lead times share the occurrence's; compute once.
+        decisions: dict[tuple[int, ...], tuple[int, list[int]] | None] = {}
+        for person in people:
+            if not person.wants(occ):
+                continue
+            leads = person.lead_days or occ.lead_days
+            if leads not in decisions:
+                due = [lead for lead in leads if due_at(occ.date, lead, send_time, tz) <= as_of]
+                decisions[leads] = (min(due), [d for d in due if d != min(due)]) if due else None
+            decision = decisions[leads]
+            if decision is None:
+                continue
+            nearest, missed = decision
+            for channel in person.channels:
+                for lead, status in ((nearest, PENDING), *((m, SKIPPED) for m in missed)):
+                    yield {
+                        "subscriber_id": person.id,
+                        "commemoration_id": occ.id,
+                        "year": occ.year,
+                        "occurrence_date": occ.date,
+                        "lead_days": lead,
+                        "channel": channel,
+                        "due_at": due_at(occ.date, lead, send_time, tz),
+                        "status": status,
+                        "attempts": 0,
+                        "next_attempt_at": as_of.astimezone(timezone.utc),
+                        "last_error": None if status == PENDING else MISSED,
+                        "created_at": as_of.astimezone(timezone.utc),
+                    }
+
+
+def _insert_new(session: Session, rows: list[dict]) -> list[dict]:
+    """Insert rows whose key is new; ON CONFLICT DO NOTHING settles races with another
+    planner. Returns the rows this call inserted."""
+    if not rows:
+        return []
+    key = (DeliveryRow.subscriber_id, DeliveryRow.commemoration_id, DeliveryRow.year,
+           DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel)
+    occurrences_keys = {(r["commemoration_id"], r["year"]) for r in rows}
+    existing = set(session.execute(select(*key).where(
+        tuple_(DeliveryRow.commemoration_id, DeliveryRow.year).in_(list(occurrences_keys)))))
+    fresh = [r for r in rows if (r["subscriber_id"], r["commemoration_id"], r["year"],
+                                 r["occurrence_date"], r["lead_days"], r["channel"])
+             not in existing]
+    if not fresh:
+        return []
+    dialect = session.connection().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(DeliveryRow).on_conflict_do_nothing(
+        index_elements=["subscriber_id", "commemoration_id", "year", "occurrence_date",
+                        "lead_days", "channel"])
+    for start in range(0, len(fresh), 5000):
+        session.execute(statement, fresh[start:start + 5000])
+    return fresh
+
+
+def _skip_superseded(session: Session, as_of: datetime) -> int:
+    """Pending rows for which a nearer lead time of the same occurrence is already due."""
+    nearer = aliased(DeliveryRow)
+    result = session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.status == PENDING, exists().where(and_(
+            nearer.subscriber_id == DeliveryRow.subscriber_id,
+            nearer.commemoration_id == DeliveryRow.commemoration_id,
+            nearer.year == DeliveryRow.year,
+            nearer.occurrence_date == DeliveryRow.occurrence_date,
+            nearer.channel == DeliveryRow.channel,
+            nearer.lead_days < DeliveryRow.lead_days,
+            nearer.due_at <= as_of.astimezone(timezone.utc),
+        )))
+        .values(status=SKIPPED, last_error=SUPERSEDED)
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def plan(session: Session, as_of: datetime, send_time: time, tz: tzinfo, *,
+         dry_run: bool = False) -> PlanReport:
+    """Record the reminders due at `as_of` (or, with dry_run, only report them)."""
+    report = PlanReport()
+    today = as_of.astimezone(tz).date()
+    occs = occurrences_between(session, today, today + timedelta(days=MAX_LEAD_DAYS),
+                               include_undated=False)
+    people = recipients(session)
+    rows = list(_rows(occs, people, as_of, send_time, tz))
+    if dry_run:
+        report.due = [(r["subscriber_id"], r["commemoration_id"], r["year"],
+                       r["occurrence_date"], r["lead_days"], r["channel"])
+                      for r in rows if r["status"] == PENDING]
+        return report
+    inserted = _insert_new(session, rows)
+    report.planned = sum(1 for r in inserted if r["status"] == PENDING)
+    report.skipped = sum(1 for r in inserted if r["status"] == SKIPPED)
+    report.skipped += _skip_superseded(session, as_of)
+    return report

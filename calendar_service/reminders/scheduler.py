@@ -1,0 +1,42 @@
+"""The tick. APScheduler only says "now"; everything that matters lives in the database, so
+a restart, a missed tick or a second scheduler process loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from ..app_context import Services
+from .tick import run_tick
+
+log = logging.getLogger("calendar_service.reminders")
+
+
+def tick_job(services: Services) -> None:
+    try:
+        report = run_tick(services)
+    except Exception:  # noqa: BLE001 - a failed tick must not stop the scheduler
+        log.exception("reminder tick failed; the next tick will retry")
+        return
+    d = report.dispatch
+    if d and (d.sent or d.failed or d.retrying or report.plan.planned):
+        log.info("reminders: %d planned, %d sent, %d retrying, %d failed, %d skipped",
+                 report.plan.planned, len(d.sent), len(d.retrying), len(d.failed),
+                 len(d.skipped) + report.plan.skipped)
+
+
+def make_scheduler(services: Services, *, blocking: bool = False):
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = cls(timezone=services.settings.tz)
+    scheduler.add_job(
+        tick_job, "interval", args=[services], id="reminders",
+        minutes=services.settings.reminder_tick_minutes,
+        coalesce=True,  # after a pause, one tick, not one per missed interval
+        misfire_grace_time=24 * 3600,
+        max_instances=1,
+        next_run_time=datetime.now(services.settings.tz),  # catch up at start
+    )
+    return scheduler

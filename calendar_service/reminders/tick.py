@@ -1,0 +1,42 @@
+"""One reminder tick: plan what is due at a moment, then deliver it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..app_context import Services
+from .dispatch import DispatchReport, dispatch
+from .models import PENDING, DeliveryRow
+from .planner import PlanReport, plan
+
+
+@dataclass
+class TickReport:
+    plan: PlanReport
+    dispatch: DispatchReport | None  # None for a dry run
+    would_send: list[str]
+
+
+def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool = False
+             ) -> TickReport:
+    s = services.settings
+    as_of = as_of or services.clock.now()
+    if dry_run:
+        with services.database.sessions() as session:  # read only: never committed
+            planned = plan(session, as_of, s.reminder_time, s.tz, dry_run=True)
+            existing = set(session.execute(select(
+                DeliveryRow.subscriber_id, DeliveryRow.commemoration_id, DeliveryRow.year,
+                DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel)))
+            waiting = set(session.execute(select(
+                DeliveryRow.subscriber_id, DeliveryRow.commemoration_id, DeliveryRow.year,
+                DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel).where(
+                DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= as_of)))
+        due = [k for k in planned.due if k not in existing] + sorted(waiting)
+        return TickReport(planned, None, [f"{c} {y} −{lead}d {ch} → subscriber {sid}"
+                                          for sid, c, y, _, lead, ch in due])
+    with services.database.session() as session:
+        planned = plan(session, as_of, s.reminder_time, s.tz)
+    return TickReport(planned, dispatch(services, as_of), [])

@@ -1,0 +1,29 @@
+"""Signed tokens for one-click unsubscribe (and, later, sign-up confirmation).
+
+A token names one subscriber id *and* address, signed with the secret key: it cannot be
+forged, and cannot be replayed for another address (a changed address no longer matches).
+"""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+
+def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=f"calendar-service:{purpose}")
+
+
+def make_token(secret: str, purpose: str, subscriber_id: int, email: str) -> str:
+    return _serializer(secret, purpose).dumps({"id": subscriber_id, "email": email.lower()})
+
+
+def read_token(secret: str, purpose: str, token: str) -> tuple[int, str] | None:
+    """(subscriber id, address) when the token is genuine, else None."""
+    try:
+        data = _serializer(secret, purpose).loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int) \
+            or not isinstance(data.get("email"), str):
+        return None
+    return data["id"], data["email"]

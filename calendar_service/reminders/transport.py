@@ -1,0 +1,159 @@
+"""Mail transports chosen by CALENDAR_MAIL_URL, with failures sorted into temporary (retry
+later) and permanent (give up, say why).
+
+- file://FOLDER            one .eml per message (the embedded default: no mail server needed)
+- smtp://user:pass@host:port[?starttls=1]
+- smtps://user:pass@host:port
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import ssl
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class TemporaryFailure(Exception):
+    """Try again later (4xx, connection refused, timeout)."""
+
+
+class PermanentFailure(Exception):
+    """Will not succeed by retrying (5xx, invalid recipient)."""
+
+
+class Sender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class Transport(Protocol):
+    def connect(self) -> contextmanager: ...  # yields a Sender
+
+
+def _classify(code: int, text: bytes | str) -> Exception:
+    detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    message = f"{code} {detail}".strip()
+    return TemporaryFailure(message) if 400 <= code < 500 else PermanentFailure(message)
+
+
+class FileTransport:
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    @contextmanager
+    def connect(self) -> Iterator[FileTransport]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        yield self
+
+    def send(self, message: EmailMessage) -> None:
+        name = "".join(ch if ch.isalnum() or ch in "-._" else "_"
+                       for ch in message["Message-ID"].strip("<>")) + ".eml"
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(message.as_bytes())
+        os.replace(tmp, self.folder / name)  # same Message-ID: the same file, not a second
+
+
+class _SMTPSender:
+    def __init__(self, transport: SMTPTransport) -> None:
+        self.transport = transport
+        self.client: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        t = self.transport
+        try:
+            if t.implicit_tls:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    t.host, t.port, timeout=t.timeout, context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
+                if t.starttls:
+                    client.starttls(context=ssl.create_default_context())
+            if t.username:
+                client.login(t.username, t.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentFailure(f"SMTP login refused: {exc.smtp_code}") from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"cannot reach {t.host}:{t.port}: {exc}") from exc
+        return client
+
+    def send(self, message: EmailMessage) -> None:
+        if self.client is None:
+            self.client = self._open()
+        try:
+            refused = self.client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise _classify(code, text) from exc
+        except smtplib.SMTPResponseException as exc:
+            self._reset_after_error()
+            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+        except (OSError, smtplib.SMTPServerDisconnected, socket.timeout) as exc:
+            self.close()  # the connection is gone; the next message opens a new one
+            raise TemporaryFailure(f"connection lost: {exc}") from exc
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _classify(code, text)
+
+    def _reset_after_error(self) -> None:
+        try:
+            if self.client is not None:
+                self.client.rset()
+        except (OSError, smtplib.SMTPException):
+            self.close()
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (OSError, smtplib.SMTPException):
+                self.client.close()
+            self.client = None
+
+
+class SMTPTransport:
+    def __init__(self, host: str, port: int, *, username: str | None = None,
+                 password: str | None = None, starttls: bool = False,
+                 implicit_tls: bool = False, timeout: float = 30.0) -> None:
+        self.host, self.port = host, port
+        self.username, self.password = username, password
+        self.starttls, self.implicit_tls = starttls, implicit_tls
+        self.timeout = timeout
+
+    @contextmanager
+    def connect(self) -> Iterator[_SMTPSender]:
+        """One connection for a whole batch, opened lazily, reopened if it drops."""
+        sender = _SMTPSender(self)
+        try:
+            yield sender
+        finally:
+            sender.close()
+
+
+def transport_from_url(url: str) -> FileTransport | SMTPTransport:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        # file://instance/outbox (relative) and file:///var/mail/outbox (absolute).
+        return FileTransport(unquote(parts.netloc + parts.path))
+    if parts.scheme in ("smtp", "smtps"):
+        if not parts.hostname:
+            raise ValueError(f"CALENDAR_MAIL_URL: no host in {url!r}")
+        query = parse_qs(parts.query)
+        implicit = parts.scheme == "smtps"
+        return SMTPTransport(
+            parts.hostname, parts.port or (465 if implicit else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            starttls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
+            implicit_tls=implicit,
+            timeout=float(query.get("timeout", ["30"])[0]))
+    raise ValueError(f"CALENDAR_MAIL_URL: use file://, smtp:// or smtps://, not {url!r}")
