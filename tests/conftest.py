@@ -49,6 +49,18 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'calendar.db'}"
         return
+    yield from _postgres_schema()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL schema, for tests that are about PostgreSQL itself."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL: CALENDAR_TEST_DATABASE_URL is not set")
+    yield from _postgres_schema()
+
+
+def _postgres_schema():
     base = normalise_database_url(PG_URL)
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = create_engine(base)

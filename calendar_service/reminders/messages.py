@@ -87,7 +87,7 @@ def build_email(r: Reminder, *, sender: str, sent_at: datetime, ics: bytes) -> E
     msg.add_alternative(ENV.get_template("email/reminder.html").render(context),
                         subtype="html", charset="utf-8")
     msg.add_attachment(ics, maintype="text", subtype="calendar",
-                       filename=f"{occ.id}-{occ.year}.ics")
+                       filename=f"{occ.id}-{occ.year}.ics", params={"charset": "utf-8"})
     return msg
 
 

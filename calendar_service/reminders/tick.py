@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..app_context import Services
-from .dispatch import DispatchReport, dispatch
+from .dispatch import BATCH, DispatchReport, dispatch
 from .models import PENDING, DeliveryRow
 from .planner import PlanReport, plan
 
@@ -20,8 +20,8 @@ class TickReport:
     would_send: list[str]
 
 
-def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool = False
-             ) -> TickReport:
+def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool = False,
+             batch: int = BATCH) -> TickReport:
     s = services.settings
     as_of = as_of or services.clock.now()
     if dry_run:
@@ -39,4 +39,4 @@ def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool
                                           for sid, c, y, _, lead, ch in due])
     with services.database.session() as session:
         planned = plan(session, as_of, s.reminder_time, s.tz)
-    return TickReport(planned, dispatch(services, as_of), [])
+    return TickReport(planned, dispatch(services, as_of, batch=batch), [])

@@ -1,0 +1,457 @@
+"""Reminders end to end: a real SMTP server on loopback, real HTTP for webhooks, the real
+database (SQLite, and PostgreSQL in CI), replayed days through `--as-of`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from calendar_service.app_context import Services
+from calendar_service.catalogue import Catalogue, load_catalogue
+from calendar_service.reminders import subscribers as subs
+from calendar_service.reminders.models import DeliveryRow, SubscriberRow
+from calendar_service.reminders.scheduler import make_scheduler
+from calendar_service.reminders.tick import run_tick
+from calendar_service.store import Database, sync_catalogue
+from calendar_service.web import create_app
+from tests.conftest import EVENTS_2024, ROOT, Cli, make_settings
+from tests.ical_checks import check_feed
+from tests.smtp_sink import SMTPSink, free_port
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def at(day: str, hour: int = 8, minute: int = 0) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=TZ)
+
+
+@pytest.fixture
+def sink():
+    server = SMTPSink().start()
+    yield server
+    server.stop()
+
+
+def make_services(database, db_url, tmp_path, clock, mail_url) -> Services:
+    services = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=mail_url),
+                        clock=clock, _database=database)
+    with services.database.session() as session:
+        sync_catalogue(session, load_catalogue([EVENTS_2024]), at("2024-01-01"))
+    return services
+
+
+@pytest.fixture
+def svc(database, db_url, tmp_path, clock, sink) -> Services:
+    return make_services(database, db_url, tmp_path, clock, sink.url)
+
+
+def add(services: Services, email: str, **options) -> None:
+    with services.database.session() as session:
+        subs.add(session, subs.NewSubscriber.parse(email, **options), at("2024-01-01"))
+
+
+def deliveries(services: Services) -> list[DeliveryRow]:
+    with services.database.session() as session:
+        return list(session.scalars(select(DeliveryRow).order_by(DeliveryRow.id)))
+
+
+def subjects(sink: SMTPSink) -> list[str]:
+    return [m.message["Subject"] for m in sink.received]
+
+
+# --- Subscribers --------------------------------------------------------------------
+
+def test_subscribers_commands(cli):
+    assert cli("subscribers", "add", "Bien.Tap@BaoQuangNam.vn", "--name", "Ban biên tập",
+               "--categories", "victory,birth-anniversary", "--lead-days", "30,7").exit_code == 0
+    duplicate = cli("subscribers", "add", "bien.tap@baoquangnam.vn")
+    assert duplicate.exit_code == 1 and "đã đăng ký" in duplicate.stderr
+    listed = json.loads(cli("subscribers", "list", "--json").stdout)
+    assert listed == [{"email": "Bien.Tap@baoquangnam.vn", "name": "Ban biên tập",
+                       "organisation": None, "categories": ["birth-anniversary", "victory"],
+                       "scope": "notable", "lead_days": [30, 7], "webhook": False,
+                       "active": True, "confirmed": True}]
+    assert cli("subscribers", "remove", "bien.tap@baoquangnam.vn").exit_code == 0
+    assert json.loads(cli("subscribers", "list", "--json").stdout) == []
+    assert cli("subscribers", "remove", "nobody@example.org").exit_code == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["not-an-address"], "không hợp lệ"),
+    (["a@b.vn", "--categories", "sports"], "nhóm không tồn tại"),
+    (["a@b.vn", "--lead-days", "0"], "số ngày báo trước"),
+    (["a@b.vn", "--lead-days", "seven"], "--lead-days"),
+    (["a@b.vn", "--webhook", "ftp://x"], "webhook"),
+    (["a@b.vn", "--name", "X\r\nBcc: evil@example.org"], "xuống dòng"),
+])
+def test_bad_subscriber_input_is_a_clear_error(cli, args, message):
+    result = cli("subscribers", "add", *args)
+    assert result.exit_code == 1 and message in result.stderr
+    assert json.loads(cli("subscribers", "list", "--json").stdout) == []
+
+
+# --- Planning and delivery ----------------------------------------------------------
+
+def test_replaying_april_sends_each_reminder_once_on_its_day(svc, sink):
+    add(svc, "editor@example.org")
+    cli = Cli(svc)
+    for offset in range(38):  # 2024-04-01 .. 2024-05-08, 08:00 each day
+        day = date(2024, 4, 1) + timedelta(days=offset)
+        result = cli("remind", "--as-of", f"{day.isoformat()}T08:00:00")
+        assert result.exit_code == 0, result.output
+        # A second tick the same day, as a restarted scheduler would run: nothing new.
+        cli("remind", "--as-of", f"{day.isoformat()}T08:05:00")
+    sent = Counter()
+    days: dict[str, list[date]] = {}
+    for d in deliveries(svc):
+        if d.status == "sent":
+            sent[d.message_id] += 1
+            days.setdefault(d.commemoration_id, []).append(d.sent_at.astimezone(TZ).date())
+    assert len(sink.received) == sum(sent.values())
+    assert len({m.message["Message-ID"] for m in sink.received}) == len(sink.received)
+    # Điện Biên Phủ, 07/5, 70th (round): 60 days ahead was before the replay began, so it
+    # goes out on the first day; then 30, 14, 7 and 1 days ahead, each on its day.
+    assert sorted(days["dien-bien-phu"]) == [date(2024, 4, 1), date(2024, 4, 7),
+                                             date(2024, 4, 23), date(2024, 4, 30),
+                                             date(2024, 5, 6)]
+    # Trần Phú, 01/5, 120th (round birth anniversary): 30, 14, 7 and 1 days ahead.
+    assert sorted(days["tran-phu"]) == [date(2024, 4, 1), date(2024, 4, 17),
+                                        date(2024, 4, 24), date(2024, 4, 30)]
+    dbp_subjects = [s for s in subjects(sink) if "Điện Biên Phủ" in s]
+    assert "[Lịch kỷ niệm] Còn 7 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/2024)" \
+        in dbp_subjects
+    assert "[Lịch kỷ niệm] Còn 36 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/2024)" \
+        in dbp_subjects
+
+
+def test_nothing_before_the_send_time_and_nothing_for_past_occurrences(svc, sink):
+    add(svc, "editor@example.org", categories=["victory"])
+    run_tick(svc, at("2024-04-29"))  # catches up on what was due before
+    before = len(sink.received)
+    assert run_tick(svc, at("2024-04-30", 7, 59)).dispatch.sent == []  # due at 08:00
+    assert len(run_tick(svc, at("2024-04-30", 8, 0)).dispatch.sent) == 1
+    assert len(sink.received) == before + 1
+    sink.received.clear()
+    with svc.database.session() as session:  # forget the history: only the date protects
+        for row in session.scalars(select(DeliveryRow)):
+            session.delete(row)
+    run_tick(svc, at("2024-05-08"))  # the day after: Điện Biên Phủ is past
+    assert not any("Điện Biên Phủ" in s for s in subjects(sink))
+
+
+def test_a_three_day_outage_sends_only_the_nearest_reminder(svc, sink):
+    add(svc, "editor@example.org", lead_days=[3, 2, 1], categories=["victory"])
+    run_tick(svc, at("2024-05-03"))  # before the first of them
+    assert subjects(sink) == []
+    run_tick(svc, at("2024-05-06", 9))  # down on 05-04 and 05-05, back on 05-06
+    assert subjects(sink) == [
+        "[Lịch kỷ niệm] Còn 1 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/2024)"]
+    rows = {d.lead_days: d.status for d in deliveries(svc) if d.commemoration_id == "dien-bien-phu"}
+    assert rows == {1: "sent", 2: "skipped", 3: "skipped"}
+    run_tick(svc, at("2024-05-06", 10))
+    assert len(sink.received) == 1
+
+
+def test_scope_categories_and_personal_lead_times(svc, sink):
+    add(svc, "notable@example.org")  # default: designated or round only
+    add(svc, "all@example.org", scope="all", categories=["founding"], lead_days=[5])
+    run_tick(svc, at("2025-12-17"))  # People's Army: 81st on 22/12/2025, not round
+    to = [m.rcpt_tos for m in sink.received]
+    assert to == [["all@example.org"]]
+    assert "Còn 5 ngày: Kỷ niệm 81 năm Ngày thành lập Quân đội nhân dân Việt Nam" in \
+        subjects(sink)[0]
+
+
+def test_cancelled_commemorations_send_nothing_and_moved_dates_send_for_the_new_day(svc, sink):
+    add(svc, "editor@example.org")
+    catalogue = load_catalogue([EVENTS_2024])
+    changed = Catalogue(catalogue.files, tuple(
+        replace(c, observances=((2024, date(2024, 8, 9)),)) if c.id == "huynh-ngoc-hue" else c
+        for c in catalogue.commemorations if c.id != "thuong-duc"))
+    with svc.database.session() as session:
+        sync_catalogue(session, changed, at("2024-07-01"))
+    run_tick(svc, at("2024-08-02"))  # Thượng Đức 07/8 (cancelled); Huệ now on 09/8
+    assert not any("Thượng Đức" in s for s in subjects(sink))
+    assert any("Huỳnh Ngọc Huệ (09/8/2024)" in s for s in subjects(sink))
+
+
+def test_a_pending_reminder_for_a_cancelled_commemoration_is_skipped(svc, sink):
+    add(svc, "editor@example.org", categories=["victory"])
+    sink.handler.temporary_failures = 1
+    run_tick(svc, at("2024-07-31"))  # Thượng Đức, 7 days ahead: 451, will retry
+    catalogue = load_catalogue([EVENTS_2024])
+    with svc.database.session() as session:
+        sync_catalogue(session, Catalogue(catalogue.files, tuple(
+            c for c in catalogue.commemorations if c.id != "thuong-duc")), at("2024-07-31", 9))
+    report = run_tick(svc, at("2024-07-31", 10))
+    assert sink.received == []
+    assert [s for s in report.dispatch.skipped if "cancelled" in s]
+
+
+# --- Messages -----------------------------------------------------------------------
+
+def test_the_email_message(svc, sink):
+    add(svc, "editor@example.org", name="Nguyễn Văn A")
+    run_tick(svc, at("2024-04-30"))
+    (dbp,) = [m for m in sink.received if "Điện Biên Phủ" in m.message["Subject"]]
+    msg = dbp.message
+    assert dbp.rcpt_tos == ["editor@example.org"]
+    assert msg["From"] == "lich-ky-niem@localhost"
+    assert msg["To"] == "Nguyễn Văn A <editor@example.org>"
+    assert msg["Date"] == "Tue, 30 Apr 2024 08:00:00 +0700"
+    assert msg["Message-ID"].startswith("<reminder.dien-bien-phu.2024.20240507.7d.email.")
+    assert msg["List-Unsubscribe"].startswith("<http://127.0.0.1:5000/unsubscribe/")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    raw_headers = dbp.data.split(b"\r\n\r\n", 1)[0].decode("ascii")  # 7-bit headers
+    assert "=?utf-8?" in raw_headers
+    plain = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    for part in (plain, html):
+        assert "Còn 7 ngày" in part and "Thứ Ba, 07/5/2024" in part
+        assert "mục I.7" in part and "http://127.0.0.1:5000/events/dien-bien-phu" in part
+        assert "Kỷ niệm 120 năm Ngày sinh đồng chí Trần Phú" in part  # the next 30 days
+    (attachment,) = list(msg.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    cal = check_feed(attachment.get_content().encode() if isinstance(
+        attachment.get_content(), str) else attachment.get_content())
+    (event,) = cal.walk("VEVENT")
+    assert event["DTSTART"].dt == date(2024, 5, 7)
+
+
+def test_message_id_is_deterministic(svc, sink, tmp_path):
+    from calendar_service.reminders.messages import message_id
+
+    first = message_id("dien-bien-phu", 2024, date(2024, 5, 7), 7, "email", "A@x.vn", "h")
+    assert first == message_id("dien-bien-phu", 2024, date(2024, 5, 7), 7, "email", "a@x.vn", "h")
+    assert first != message_id("dien-bien-phu", 2024, date(2024, 5, 7), 1, "email", "a@x.vn", "h")
+
+
+def test_header_injection_is_impossible(svc, sink):
+    # Straight into the database, past the validation a CLI or form would apply.
+    with svc.database.session() as session:
+        session.add(SubscriberRow(
+            email="editor@example.org", name="Evil\r\nBcc: victim@example.org",
+            organisation="X\nY", scope="notable", active=True,
+            created_at=at("2024-01-01"), confirmed_at=at("2024-01-01")))
+    catalogue = load_catalogue([EVENTS_2024])
+    with svc.database.session() as session:
+        sync_catalogue(session, Catalogue(catalogue.files, tuple(
+            replace(c, title="Chiến thắng\r\nBcc: victim@example.org") if c.id == "dien-bien-phu"
+            else c for c in catalogue.commemorations)), at("2024-02-01"))
+    run_tick(svc, at("2024-04-30"))
+    assert sink.received
+    for received in sink.received:
+        assert received.rcpt_tos == ["editor@example.org"]
+        headers = received.data.split(b"\r\n\r\n", 1)[0]
+        assert b"\r\nBcc:" not in headers and b"\nBcc:" not in headers
+        assert received.message["Bcc"] is None
+
+
+def test_unsubscribe_through_the_app(svc, sink):
+    add(svc, "editor@example.org")
+    add(svc, "other@example.org")
+    run_tick(svc, at("2024-04-30"))
+    message = next(m.message for m in sink.received if m.rcpt_tos == ["editor@example.org"])
+    url = message["List-Unsubscribe"].strip("<>")
+    path = url.removeprefix("http://127.0.0.1:5000")
+    client = create_app(svc).test_client()
+    page = client.get(path)
+    assert page.status_code == 200 and "editor@example.org" in page.get_data(as_text=True)
+    assert '<form method="post"' in page.get_data(as_text=True)
+    with svc.database.session() as session:
+        assert subs.find(session, "editor@example.org").active  # a GET changes nothing
+    # RFC 8058 one-click: what a mail client POSTs.
+    done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    with svc.database.session() as session:
+        assert not subs.find(session, "editor@example.org").active
+        assert subs.find(session, "other@example.org").active
+    # Forged, or the token of another address: refused.
+    assert client.post(path[:-3] + "xyz").status_code == 404
+    with svc.database.session() as session:
+        subs.find(session, "editor@example.org").email = "changed@example.org"
+    assert client.post(path).status_code == 404
+    before = len(sink.received)
+    run_tick(svc, at("2024-05-06"))
+    assert all(m.rcpt_tos != ["changed@example.org"] for m in sink.received[before:])
+
+
+# --- Faults -------------------------------------------------------------------------
+
+def test_smtp_down_for_a_tick_then_back(database, db_url, tmp_path, clock):
+    port = free_port()
+    services = make_services(database, db_url, tmp_path, clock,
+                             f"smtp://127.0.0.1:{port}?timeout=2")
+    add(services, "editor@example.org")
+    first = run_tick(services, at("2024-04-30"))
+    assert first.dispatch.sent == [] and len(first.dispatch.retrying) == 2
+    assert run_tick(services, at("2024-04-30", 8, 1)).dispatch.retrying == []  # backoff
+    server = SMTPSink(port).start()
+    try:
+        later = run_tick(services, at("2024-04-30", 8, 30))
+        assert len(later.dispatch.sent) == 2 and len(server.received) == 2
+        run_tick(services, at("2024-04-30", 9))
+        assert len(server.received) == 2
+    finally:
+        server.stop()
+
+
+def test_451_then_accepted(svc, sink):
+    add(svc, "editor@example.org", categories=["victory"])
+    sink.handler.temporary_failures = 1
+    report = run_tick(svc, at("2024-04-30"))
+    assert report.dispatch.sent == [] and "451" in report.dispatch.retrying[0]
+    (row,) = [d for d in deliveries(svc) if d.lead_days == 7]
+    assert (row.status, row.attempts) == ("pending", 1) and "451" in row.last_error
+    report = run_tick(svc, at("2024-04-30", 9))
+    assert len(report.dispatch.sent) == 1 and len(sink.received) == 1
+    (row,) = [d for d in deliveries(svc) if d.lead_days == 7]
+    assert (row.status, row.attempts, row.last_error) == ("sent", 2, None)
+
+
+def test_550_for_one_recipient_does_not_block_the_others(svc, sink):
+    add(svc, "gone@example.org", categories=["victory"])
+    add(svc, "editor@example.org", categories=["victory"])
+    sink.handler.rejected = {"gone@example.org"}
+    report = run_tick(svc, at("2024-04-30"))
+    assert [m.rcpt_tos for m in sink.received] == [["editor@example.org"]]
+    assert len(report.dispatch.failed) == 1 and "550" in report.dispatch.failed[0]
+    failed = [d for d in deliveries(svc) if d.status == "failed"]
+    assert len(failed) == 1 and "550" in failed[0].last_error
+    run_tick(svc, at("2024-04-30", 12))
+    assert len(sink.received) == 1  # a permanent failure is not retried
+
+
+def test_dispatcher_killed_mid_batch_loses_nothing(database, db_url, tmp_path, clock, sink):
+    services = make_services(database, db_url, tmp_path, clock, sink.url)
+    people = [f"editor{i}@example.org" for i in range(12)]
+    for person in people:
+        add(services, person, categories=["victory"])
+    sink.handler.delay = 0.25
+    env = {**os.environ, "CALENDAR_DATABASE_URL": db_url, "CALENDAR_MAIL_URL": sink.url,
+           "CALENDAR_SECRET_KEY": "test-secret", "CALENDAR_EVENTS": str(EVENTS_2024)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calendar_service", "remind", "--as-of", "2024-04-30T08:00:00"],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(sink.received) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert 4 <= len(sink.received) < len(people), "killed mid-batch"
+    sink.handler.delay = 0
+    # The next tick, after the stale claim expired, finishes the job.
+    run_tick(services, at("2024-04-30", 8, 30))
+    counts = Counter(m.rcpt_tos[0] for m in sink.received)
+    assert set(counts) == set(people)
+    repeated = [who for who, n in counts.items() if n > 1]
+    assert len(repeated) <= 1
+    for who in repeated:  # the one in flight: same Message-ID, so clients collapse it
+        ids = {m.message["Message-ID"] for m in sink.received if m.rcpt_tos == [who]}
+        assert len(ids) == 1
+    assert {d.status for d in deliveries(services) if d.lead_days == 7} == {"sent"}
+
+
+def test_two_dispatchers_in_parallel_on_postgresql_send_each_once(pg_url, tmp_path, clock,
+                                                                 sink):
+    url = pg_url
+    database = Database(url)
+    from calendar_service.store.migrate import upgrade
+
+    upgrade(database.engine)
+    services = make_services(database, url, tmp_path, clock, sink.url)
+    for i in range(40):
+        add(services, f"editor{i}@example.org", categories=["victory"])
+    sink.handler.delay = 0.02
+    second = Services(services.settings, clock=clock, _database=Database(url))
+    results = []
+    # Small batches, so the two dispatchers contend for rows all along.
+    threads = [threading.Thread(target=lambda s=s: results.append(
+        run_tick(s, at("2024-04-30"), batch=3))) for s in (services, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    counts = Counter(m.rcpt_tos[0] for m in sink.received)
+    assert len(counts) == 40 and set(counts.values()) == {1}
+    assert sorted(len(r.dispatch.sent) > 0 for r in results) == [True, True]
+    assert sum(len(r.dispatch.sent) for r in results) == 40
+    second.database.dispose()
+    database.dispose()
+
+
+# --- Webhooks -----------------------------------------------------------------------
+
+class _Hook(BaseHTTPRequestHandler):
+    answers: list[int] = []
+    bodies: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        length = int(self.headers["Content-Length"])
+        body = json.loads(self.rfile.read(length))
+        status = self.answers.pop(0) if self.answers else 200
+        if status == 200:
+            self.bodies.append(body)
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_webhook_500_then_success(svc, sink):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.answers, _Hook.bodies = [500], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        add(svc, "team@example.org", categories=["victory"],
+            webhook_url=f"http://127.0.0.1:{server.server_port}/hooks/abc")
+        first = run_tick(svc, at("2024-04-30"))
+        assert len(first.dispatch.sent) == 1  # the e-mail
+        assert len(first.dispatch.retrying) == 1 and "500" in first.dispatch.retrying[0]
+        second = run_tick(svc, at("2024-04-30", 9))
+        assert len(second.dispatch.sent) == 1
+        (body,) = _Hook.bodies
+        assert set(body) == {"text"}
+        assert "Còn 7 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in body["text"]
+        run_tick(svc, at("2024-04-30", 10))
+        assert len(_Hook.bodies) == 1 and len(sink.received) == 1
+    finally:
+        server.shutdown()
+
+
+# --- Scheduler ----------------------------------------------------------------------
+
+def test_the_scheduler_only_ticks(svc):
+    scheduler = make_scheduler(svc)
+    (job,) = scheduler.get_jobs()
+    assert job.coalesce is True and job.misfire_grace_time >= 3600 and job.max_instances == 1
+    assert job.trigger.interval == timedelta(minutes=5)
+
+
+def test_dry_run_sends_and_records_nothing(svc, sink):
+    add(svc, "editor@example.org")
+    result = Cli(svc)("remind", "--as-of", "2024-04-30T08:00:00+07:00", "--dry-run")
+    assert result.exit_code == 0
+    assert "would send: dien-bien-phu 2024 −7d email" in result.stdout
+    assert sink.received == [] and deliveries(svc) == []
+
+
+def test_remind_rejects_a_bad_moment(svc):
+    result = Cli(svc)("remind", "--as-of", "30/04/2024")
+    assert result.exit_code == 1 and "ISO 8601" in result.stderr
