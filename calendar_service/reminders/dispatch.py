@@ -26,7 +26,7 @@ from ..store import occurrences_between
 from ..store.models import CommemorationRow, UTCDateTime
 from ..store.queries import StoredCommemoration, to_stored
 from . import webhook
-from .messages import Reminder, build_email, chat_text, message_id
+from .messages import Reminder, build_email, chat_text, encoded_attachment, message_id
 from .models import (
     EMAIL,
     FAILED,
@@ -121,11 +121,12 @@ class _Context:
                 if o.date and o.date <= horizon and (o.id, o.year) != (occ.id, occ.year)]
 
     def ics(self, occ: Occurrence, stored: StoredCommemoration) -> bytes:
+        """The occurrence's .ics, base64-encoded once for all its recipients."""
         key = (occ.id, occ.year)
         if key not in self._ics:
             assert occ.date is not None
-            self._ics[key] = build_calendar([(occ, stored)], FeedQuery(year=occ.year),
-                                            self.site, (occ.date, occ.date))
+            self._ics[key] = encoded_attachment(build_calendar(
+                [(occ, stored)], FeedQuery(year=occ.year), self.site, (occ.date, occ.date)))
         return self._ics[key]
 
 
@@ -140,10 +141,10 @@ class _At:
         return self._now
 
 
-def _still_valid(delivery: DeliveryRow, stored: StoredCommemoration | None,
-                 subscriber: SubscriberRow, today_: date) -> tuple[Occurrence | None, str | None]:
+def _still_valid(delivery: _Claimed, stored: StoredCommemoration | None,
+                 today_: date) -> tuple[Occurrence | None, str | None]:
     """Re-check at send time: the plan may be stale (cancelled, moved, unsubscribed)."""
-    if not subscriber.receives:
+    if not delivery.receives:
         return None, "subscriber unsubscribed or not confirmed"
     if stored is None or stored.cancelled:
         return None, "commemoration cancelled"
@@ -155,89 +156,114 @@ def _still_valid(delivery: DeliveryRow, stored: StoredCommemoration | None,
     return occ, None
 
 
-def _label(d: DeliveryRow, email: str) -> str:
-    return f"{d.commemoration_id} {d.year} −{d.lead_days}d {d.channel} → {email}"
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """What sending one delivery needs, read in one query per batch."""
+
+    id: int
+    commemoration_id: str
+    year: int
+    occurrence_date: date
+    lead_days: int
+    channel: str
+    attempts: int
+    subscriber_id: int
+    email: str
+    name: str | None
+    webhook_url: str | None
+    receives: bool
+
+
+def _load(session: Session, ids: list[int]) -> list[_Claimed]:
+    rows = session.execute(
+        select(DeliveryRow.id, DeliveryRow.commemoration_id, DeliveryRow.year,
+               DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel,
+               DeliveryRow.attempts, SubscriberRow.id, SubscriberRow.email, SubscriberRow.name,
+               SubscriberRow.webhook_url, SubscriberRow.active, SubscriberRow.confirmed_at)
+        .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
+        .where(DeliveryRow.id.in_(ids), DeliveryRow.status == SENDING)
+        .order_by(DeliveryRow.due_at, DeliveryRow.id))
+    return [_Claimed(*row[:11], receives=bool(row[11]) and row[12] is not None) for row in rows]
 
 
 def dispatch(services: Services, now: datetime, *, batch: int = BATCH,
              max_batches: int | None = None) -> DispatchReport:
     report = DispatchReport()
-    settings = services.settings
-    transport = transport_from_url(settings.mail_url)
+    transport = transport_from_url(services.settings.mail_url)
     ctx = _Context(services, now)
-    host = ctx.site.host
     http = requests.Session()
+    engine = services.database.engine
     with services.database.session() as session:
         release_stale(session, now)
     batches = 0
-    with transport.connect() as mail:
-        while max_batches is None or batches < max_batches:
-            with services.database.session() as session:
-                ids = claim(session, now, batch)
-            if not ids:
-                break
-            batches += 1
-            for delivery_id in ids:
+    try:
+        with transport.connect() as mail:
+            while max_batches is None or batches < max_batches:
                 with services.database.session() as session:
-                    _deliver_one(session, delivery_id, ctx, mail, http, host, report)
-    http.close()
+                    ids = claim(session, now, batch)
+                    claimed = _load(session, ids) if ids else []
+                if not ids:
+                    break
+                batches += 1
+                for d in claimed:
+                    outcome = _deliver_one(d, ctx, mail, http, report)
+                    # One short transaction per result: a crash repeats at most this one.
+                    with engine.begin() as conn:
+                        conn.execute(update(DeliveryRow).where(DeliveryRow.id == d.id)
+                                     .values(**outcome))
+    finally:
+        http.close()
     return report
 
 
-def _deliver_one(session: Session, delivery_id: int, ctx: _Context, mail, http, host: str,
-                 report: DispatchReport) -> None:
+def _deliver_one(d: _Claimed, ctx: _Context, mail, http, report: DispatchReport) -> dict:
+    """Send one delivery; return the columns that record what happened."""
     settings = ctx.services.settings
-    d = session.get(DeliveryRow, delivery_id)
-    if d is None or d.status != SENDING:
-        return
-    subscriber = d.subscriber
-    label = _label(d, subscriber.email)
-    occ, reason = _still_valid(d, ctx.stored(session, d.commemoration_id), subscriber, ctx.today)
+    label = f"{d.commemoration_id} {d.year} −{d.lead_days}d {d.channel} → {d.email}"
+    with ctx.services.database.session() as session:
+        stored = ctx.stored(session, d.commemoration_id)
+        occ, reason = _still_valid(d, stored, ctx.today)
+        upcoming = ctx.upcoming(session, occ) if occ is not None else []
     if occ is None:
-        d.status, d.last_error = SKIPPED, reason
         report.skipped.append(f"{label} ({reason})")
-        return
-    assert occ.date is not None
-    stored = ctx.stored(session, d.commemoration_id)
-    assert stored is not None
-    token = make_token(settings.secret_key, UNSUBSCRIBE, subscriber.id, subscriber.email)
+        return {"status": SKIPPED, "last_error": reason}
+    assert occ.date is not None and stored is not None
+    token = make_token(settings.secret_key, UNSUBSCRIBE, d.subscriber_id, d.email)
     reminder = Reminder(
         occurrence=occ,
         days_left=(occ.date - ctx.today).days,
-        recipient_email=subscriber.email,
-        recipient_name=subscriber.name,
+        recipient_email=d.email,
+        recipient_name=d.name,
         event_url=ctx.site.event_url(occ.id),
         unsubscribe_url=f"{settings.base_url}/unsubscribe/{token}",
-        upcoming=ctx.upcoming(session, occ),
+        upcoming=upcoming,
         message_id=message_id(d.commemoration_id, d.year, d.occurrence_date, d.lead_days,
-                              d.channel, subscriber.email, host),
+                              d.channel, d.email, ctx.site.host),
     )
     try:
         if d.channel == EMAIL:
             mail.send(build_email(reminder, sender=settings.mail_from, sent_at=ctx.now,
-                                  ics=ctx.ics(occ, stored)))
-        elif d.channel == WEBHOOK and subscriber.webhook_url:
-            webhook.post(http, subscriber.webhook_url, chat_text(reminder))
+                                  ics_b64=ctx.ics(occ, stored)))
+        elif d.channel == WEBHOOK and d.webhook_url:
+            webhook.post(http, d.webhook_url, chat_text(reminder))
         else:
-            d.status, d.last_error = SKIPPED, "no webhook configured any more"
             report.skipped.append(f"{label} (no webhook)")
-            return
+            return {"status": SKIPPED, "last_error": "no webhook configured any more"}
     except TemporaryFailure as exc:
-        d.last_error = str(exc)[:1000]
+        error = str(exc)[:1000]
         if d.attempts >= MAX_ATTEMPTS:
-            d.status = FAILED
-            report.failed.append(f"{label} ({d.last_error}; gave up after {d.attempts} tries)")
-        else:
-            d.status = PENDING
-            d.next_attempt_at = ctx.now + backoff(d.attempts)
-            report.retrying.append(f"{label} ({d.last_error})")
-        return
+            report.failed.append(f"{label} ({error}; gave up after {d.attempts} tries)")
+            return {"status": FAILED, "last_error": error}
+        report.retrying.append(f"{label} ({error})")
+        return {"status": PENDING, "last_error": error,
+                "next_attempt_at": ctx.now + backoff(d.attempts)}
     except PermanentFailure as exc:
-        d.status, d.last_error = FAILED, str(exc)[:1000]
-        report.failed.append(f"{label} ({d.last_error})")
-        return
-    d.status, d.sent_at, d.message_id, d.last_error = SENT, ctx.now, reminder.message_id, None
+        error = str(exc)[:1000]
+        report.failed.append(f"{label} ({error})")
+        return {"status": FAILED, "last_error": error}
     report.sent.append(label)
+    return {"status": SENT, "sent_at": ctx.now, "message_id": reminder.message_id,
+            "last_error": None}
 
 
 def iter_pending(session: Session, now: datetime) -> Iterator[DeliveryRow]:

@@ -15,10 +15,11 @@ import ssl
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from .messages import Outgoing
 
 
 class TemporaryFailure(Exception):
@@ -30,7 +31,7 @@ class PermanentFailure(Exception):
 
 
 class Sender(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Outgoing) -> None: ...
 
 
 class Transport(Protocol):
@@ -52,12 +53,12 @@ class FileTransport:
         self.folder.mkdir(parents=True, exist_ok=True)
         yield self
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Outgoing) -> None:
         name = "".join(ch if ch.isalnum() or ch in "-._" else "_"
-                       for ch in message["Message-ID"].strip("<>")) + ".eml"
+                       for ch in message.message_id.strip("<>")) + ".eml"
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
         with os.fdopen(fd, "wb") as out:
-            out.write(message.as_bytes())
+            out.write(message.data)
         os.replace(tmp, self.folder / name)  # same Message-ID: the same file, not a second
 
 
@@ -86,11 +87,11 @@ class _SMTPSender:
             raise TemporaryFailure(f"cannot reach {t.host}:{t.port}: {exc}") from exc
         return client
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Outgoing) -> None:
         if self.client is None:
             self.client = self._open()
         try:
-            refused = self.client.send_message(message)
+            refused = self.client.sendmail(message.sender, [message.recipient], message.data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise _classify(code, text) from exc
