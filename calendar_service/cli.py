@@ -353,8 +353,10 @@ def remind(ctx, as_of, dry_run):
                          ("failed", d.failed)):
         for line in lines:
             click.echo(f"{label}: {line}")
-    click.echo(f"{len(d.sent)} sent, {len(d.skipped) + report.plan.skipped} skipped, "
-               f"{len(d.retrying)} waiting to retry, {len(d.failed)} failed")
+        if lines.count > len(lines):
+            click.echo(f"{label}: … and {lines.count - len(lines)} more")
+    click.echo(f"{d.sent.count} sent, {d.skipped.count + report.plan.skipped} skipped, "
+               f"{d.retrying.count} waiting to retry, {d.failed.count} failed")
 
 
 @main.command()

@@ -3,6 +3,8 @@ database (SQLite, and PostgreSQL in CI), replayed days through `--as-of`."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import signal
@@ -27,7 +29,7 @@ from calendar_service.reminders.scheduler import make_scheduler
 from calendar_service.reminders.tick import run_tick
 from calendar_service.store import Database, sync_catalogue
 from calendar_service.web import create_app
-from tests.conftest import EVENTS_2024, ROOT, Cli, make_settings
+from tests.conftest import EVENTS_2024, Cli, make_settings
 from tests.ical_checks import check_feed
 from tests.smtp_sink import SMTPSink, free_port
 
@@ -215,6 +217,10 @@ def test_the_email_message(svc, sink):
     assert msg["Message-ID"].startswith("<reminder.dien-bien-phu.2024.20240507.7d.email.")
     assert msg["List-Unsubscribe"].startswith("<http://127.0.0.1:5000/unsubscribe/")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    strict = email.message_from_bytes(dbp.data, policy=email.policy.strict)
+    assert all(not part.defects for part in strict.walk())
+    assert [p.get_content_type() for p in strict.walk()] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar"]
     raw_headers = dbp.data.split(b"\r\n\r\n", 1)[0].decode("ascii")  # 7-bit headers
     assert "=?utf-8?" in raw_headers
     plain = msg.get_body(("plain",)).get_content()

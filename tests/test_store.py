@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -19,7 +18,11 @@ from calendar_service.store import (
     occurrences_between,
     sync_catalogue,
 )
-from calendar_service.store.models import CommemorationRow, DesignationRow, ObservanceRow
+from calendar_service.store.models import (
+    CommemorationRow,
+    DesignationRow,
+    ObservanceRow,
+)
 
 T0 = datetime(2024, 1, 10, 1, 0, tzinfo=timezone.utc)
 T1 = T0 + timedelta(days=1)

@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import glob
 import re
+
 try:  # the compiled tomli parses ~3x faster; tomllib is the same parser in pure Python
     import tomli as tomllib
 except ImportError:  # pragma: no cover - tomli is a dependency, this is a safety net

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
 
+from ..anniversaries import occurrence_in
 from ..clock import today
 from ..store import get_commemoration
-from ..anniversaries import occurrence_in
+from ..web.services import services
 from .http import feed_response
 from .query import FeedQuery, FeedQueryError
 from .service import FeedCache, RenderedFeed
-from ..web.services import services
 
 bp = Blueprint("feeds", __name__)
 

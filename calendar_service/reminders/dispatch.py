@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import requests
 from sqlalchemy import bindparam, select, text, update
@@ -49,12 +49,27 @@ BACKOFF_MAX = timedelta(hours=6)
 UNSUBSCRIBE = "unsubscribe"
 
 
+class _Capped(list):
+    """Counts everything, keeps the first LINES entries: a run's memory stays flat."""
+
+    LINES = 1000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def append(self, item: str) -> None:
+        self.count += 1
+        if len(self) < self.LINES:
+            super().append(item)
+
+
 @dataclass
 class DispatchReport:
-    sent: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    retrying: list[str] = field(default_factory=list)
+    sent: _Capped = field(default_factory=_Capped)
+    skipped: _Capped = field(default_factory=_Capped)
+    failed: _Capped = field(default_factory=_Capped)
+    retrying: _Capped = field(default_factory=_Capped)
 
 
 def backoff(attempts: int) -> timedelta:

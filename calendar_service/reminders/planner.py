@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session, aliased
 from ..anniversaries import Occurrence
 from ..catalogue.loader import MAX_LEAD_DAYS
 from ..store import occurrences_between
-from .models import EMAIL, PENDING, SCOPE_NOTABLE, SKIPPED, WEBHOOK, DeliveryRow, SubscriberRow
+from .models import (
+    EMAIL,
+    PENDING,
+    SCOPE_NOTABLE,
+    SKIPPED,
+    WEBHOOK,
+    DeliveryRow,
+    SubscriberRow,
+)
 
 SUPERSEDED = "superseded by a nearer reminder of the same occurrence"
 MISSED = "missed while the service was down; a nearer reminder was sent instead"

@@ -19,10 +19,12 @@ def tick_job(services: Services) -> None:
         log.exception("reminder tick failed; the next tick will retry")
         return
     d = report.dispatch
-    if d and (d.sent or d.failed or d.retrying or report.plan.planned):
+    if d and (d.sent.count or d.failed.count or d.retrying.count or report.plan.planned):
         log.info("reminders: %d planned, %d sent, %d retrying, %d failed, %d skipped",
-                 report.plan.planned, len(d.sent), len(d.retrying), len(d.failed),
-                 len(d.skipped) + report.plan.skipped)
+                 report.plan.planned, d.sent.count, d.retrying.count, d.failed.count,
+                 d.skipped.count + report.plan.skipped)
+        for line in d.failed:
+            log.warning("reminder failed: %s", line)
 
 
 def make_scheduler(services: Services, *, blocking: bool = False):
