@@ -1,0 +1,8 @@
+"""WSGI entry for production servers: `gunicorn calendar_service.wsgi:app`.
+
+It serves the web app only; run one `calendar-service scheduler` beside the workers.
+"""
+
+from .web import create_app
+
+app = create_app()
