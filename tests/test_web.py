@@ -48,8 +48,8 @@ def test_home_lists_upcoming_with_vietnamese_dates(client):
     assert "Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in page
 
 
-def test_home_shows_the_subscribe_links(client):
-    page = client.get("/").get_data(as_text=True)
+def test_the_subscribe_page_shows_the_feed_links(client):
+    page = client.get("/subscribe").get_data(as_text=True)
     assert 'href="webcal://127.0.0.1:5000/calendar.ics"' in page
     assert "http://127.0.0.1:5000/calendar.ics" in page
     assert "calendar.google.com/calendar/render?cid=webcal" in page
@@ -61,12 +61,13 @@ def test_home_counts_down_from_the_clock(client):
     assert "còn 25 ngày" in page
 
 
-@pytest.mark.parametrize("value", ["2024-13-01", "yesterday", ""])
+@pytest.mark.parametrize("value", ["2024-13-01", "yesterday", "2024-5-7"])
 def test_a_bad_from_is_a_400_with_a_message(client, value):
     response = client.get(f"/?from={value}")
     assert response.status_code == 400
-    assert response.mimetype == "text/plain"
-    assert "YYYY-MM-DD" in response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "YYYY-MM-DD" in page and '<html lang="vi">' in page
 
 
 def _free_port() -> int:

@@ -37,6 +37,7 @@ def _environment() -> Environment:
 ENV = _environment()
 TEXT = ENV.get_template("email/reminder.txt")
 HTML = ENV.get_template("email/reminder.html")
+CONFIRM = ENV.get_template("email/confirm.txt")
 
 
 def countdown(days_left: int) -> str:
@@ -135,6 +136,29 @@ def build_email(r: Reminder, *, sender: str, sent_at: datetime, ics_b64: bytes) 
         f"--{outer}--\r\n".encode(),
     ]
     return Outgoing(r.message_id, header_safe(sender), recipient, b"".join(parts))
+
+
+def build_confirmation(*, recipient: str, name: str | None, sender: str, confirm_url: str,
+                       sent_at: datetime, host: str) -> Outgoing:
+    """The double opt-in e-mail: one plain-text part with the signed link."""
+    token = hashlib.sha256(f"{recipient}|{confirm_url}".encode()).hexdigest()[:24]
+    mid = f"<confirm.{token}@{host}>"
+    text = CONFIRM.render({"name": name, "email": recipient, "url": confirm_url})
+    headers = [
+        ("Subject", Header("[Lịch kỷ niệm] Xác nhận đăng ký nhận nhắc lịch", "utf-8")
+         .encode(linesep="\r\n")),
+        ("From", header_safe(sender)),
+        ("To", formataddr((header_safe(name or ""), header_safe(recipient)), charset="utf-8")),
+        ("Date", format_datetime(sent_at)),
+        ("Message-ID", mid),
+        ("Auto-Submitted", "auto-generated"),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", 'text/plain; charset="utf-8"'),
+        ("Content-Transfer-Encoding", "base64"),
+    ]
+    head = "".join(f"{n}: {v}\r\n" for n, v in headers).encode("ascii")
+    return Outgoing(mid, header_safe(sender), header_safe(recipient),
+                    head + b"\r\n" + _b64(text.encode("utf-8")))
 
 
 def chat_text(r: Reminder) -> str:

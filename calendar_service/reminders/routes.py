@@ -1,45 +1,137 @@
-"""One-click unsubscribe, without a login (RFC 8058 for mail clients, a page for people).
+"""Self-service sign-up with double opt-in, and one-click unsubscribe — no login needed.
 
-GET shows a page with one button, because link scanners in corporate mail open every link;
-POST unsubscribes — both the page's button and a mail client's one-click POST.
+GET on a link never changes anything (corporate link scanners open every link): it shows a
+page with one button, and the POST does the work. The unsubscribe POST also accepts a mail
+client's RFC 8058 one-click request, which carries no CSRF token: the signed token in the
+URL is the proof, so that route is exempt from CSRF.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
+from ..web.security import csrf
 from ..web.services import services
 from .dispatch import UNSUBSCRIBE
+from .forms import SignupForm
+from .messages import build_confirmation
 from .models import SubscriberRow
-from .subscribers import unsubscribe
-from .tokens import read_token
+from .subscribers import NewSubscriber, SubscriberError, add, find, unsubscribe
+from .tokens import make_timed_token, read_timed_token, read_token
+from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 
 bp = Blueprint("reminders", __name__)
 
+CONFIRM = "confirm"
 
-def _subscriber(session, token: str) -> SubscriberRow:
-    svc = services()
-    found = read_token(svc.settings.secret_key, UNSUBSCRIBE, token)
+
+def _from_token(session, found: tuple[int, str] | None, what: str) -> SubscriberRow:
     if found is None:
-        abort(404, description="Liên kết hủy đăng ký không hợp lệ.")
+        abort(404, description=f"Liên kết {what} không hợp lệ hoặc đã hết hạn.")
     row = session.get(SubscriberRow, found[0])
     if row is None or row.email.lower() != found[1]:
-        abort(404, description="Liên kết hủy đăng ký không còn hiệu lực.")
+        abort(404, description=f"Liên kết {what} không còn hiệu lực.")
     return row
 
 
-@bp.get("/unsubscribe/<token>")
+# --- Sign-up ------------------------------------------------------------------------
+
+@bp.post("/subscribe")
+def signup():
+    from ..web.pages import render_subscribe
+
+    svc = services()
+    form = SignupForm()
+    if not form.validate_on_submit():
+        return render_subscribe(form), 400
+    now = svc.clock.now()
+    send_to: tuple[int, str, str | None] | None = None
+    with svc.database.session() as session:
+        row = find(session, form.email.data)
+        if row is None:
+            try:
+                new = NewSubscriber.parse(
+                    form.email.data, name=form.name.data, organisation=form.organisation.data,
+                    categories=form.categories.data, scope=form.scope.data)
+            except SubscriberError as exc:
+                form.email.errors = [*form.email.errors, str(exc)]
+                return render_subscribe(form), 400
+            row = add(session, new, now, confirmed=False)
+        elif not (row.active and row.confirmed_at):
+            # Pending, or unsubscribed earlier: ask again; preferences as given now.
+            row.active, row.confirmed_at, row.unsubscribed_at = True, None, None
+            row.categories = sorted(form.categories.data) or None
+            row.scope = form.scope.data
+        if row.confirmed_at is None:
+            send_to = (row.id, row.email, row.name)
+    if send_to is not None:
+        ident, email, name = send_to
+        token = make_timed_token(svc.settings.secret_key, CONFIRM, ident, email)
+        message = build_confirmation(
+            recipient=email, name=name, sender=svc.settings.mail_from,
+            confirm_url=f"{svc.settings.base_url}{url_for('reminders.confirm', token=token)}",
+            sent_at=now, host=_host())
+        try:
+            with transport_from_url(svc.settings.mail_url).connect() as mail:
+                mail.send(message)
+        except (TemporaryFailure, PermanentFailure):
+            flash("Chưa gửi được thư xác nhận. Vui lòng thử lại sau ít phút.", "error")
+            return redirect(url_for("pages.subscribe"))
+    # The same answer whether or not the address was known: no address is disclosed.
+    return redirect(url_for("reminders.sent"))
+
+
+@bp.get("/subscribe/sent")
+def sent():
+    return render_template("subscribe_sent.html")
+
+
+def _host() -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(services().settings.base_url).hostname or "localhost"
+
+
+@bp.get("/subscribe/confirm/<token>")
 def confirm(token: str):
-    with services().database.session() as session:
-        row = _subscriber(session, token)
+    svc = services()
+    with svc.database.session() as session:
+        row = _from_token(session, read_timed_token(svc.settings.secret_key, CONFIRM, token),
+                          "xác nhận")
+        return render_template("subscribe_confirm.html", email=row.email, token=token,
+                               done=row.confirmed_at is not None and row.active)
+
+
+@bp.post("/subscribe/confirm/<token>")
+def confirm_post(token: str):
+    svc = services()
+    with svc.database.session() as session:
+        row = _from_token(session, read_timed_token(svc.settings.secret_key, CONFIRM, token),
+                          "xác nhận")
+        if row.confirmed_at is None or not row.active:
+            row.confirmed_at, row.active, row.unsubscribed_at = svc.clock.now(), True, None
+        return render_template("subscribe_confirm.html", email=row.email, token=token,
+                               done=True)
+
+
+# --- Unsubscribe --------------------------------------------------------------------
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str):
+    svc = services()
+    with svc.database.session() as session:
+        row = _from_token(session, read_token(svc.settings.secret_key, UNSUBSCRIBE, token),
+                          "hủy đăng ký")
         return render_template("unsubscribe.html", email=row.email, done=not row.active,
                                token=token)
 
 
 @bp.post("/unsubscribe/<token>")
-def perform(token: str):
+@csrf.exempt
+def unsubscribe_post(token: str):
     svc = services()
     with svc.database.session() as session:
-        row = _subscriber(session, token)
+        row = _from_token(session, read_token(svc.settings.secret_key, UNSUBSCRIBE, token),
+                          "hủy đăng ký")
         unsubscribe(session, row, svc.clock.now())
         return render_template("unsubscribe.html", email=row.email, done=True, token=token)

@@ -6,7 +6,7 @@ forged, and cannot be replayed for another address (a changed address no longer 
 
 from __future__ import annotations
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 
 def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
@@ -22,6 +22,27 @@ def read_token(secret: str, purpose: str, token: str) -> tuple[int, str] | None:
     try:
         data = _serializer(secret, purpose).loads(token)
     except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int) \
+            or not isinstance(data.get("email"), str):
+        return None
+    return data["id"], data["email"]
+
+
+CONFIRM_MAX_AGE = 7 * 24 * 3600  # a sign-up confirmation link works for a week
+
+
+def make_timed_token(secret: str, purpose: str, subscriber_id: int, email: str) -> str:
+    return URLSafeTimedSerializer(secret, salt=f"calendar-service:{purpose}").dumps(
+        {"id": subscriber_id, "email": email.lower()})
+
+
+def read_timed_token(secret: str, purpose: str, token: str, max_age: int = CONFIRM_MAX_AGE
+                     ) -> tuple[int, str] | None:
+    try:
+        data = URLSafeTimedSerializer(secret, salt=f"calendar-service:{purpose}").loads(
+            token, max_age=max_age)
+    except BadSignature:  # SignatureExpired is a BadSignature too
         return None
     if not isinstance(data, dict) or not isinstance(data.get("id"), int) \
             or not isinstance(data.get("email"), str):

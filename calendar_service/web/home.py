@@ -1,38 +1,42 @@
-"""GET /: the upcoming commemorations (a first version; the web feature builds the full page)."""
+"""GET /: the commemorations of the next 90 days, grouped by month, filterable, searchable."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from itertools import groupby
 
 from flask import Blueprint, abort, render_template, request
 
+from ..catalogue import CATEGORIES
 from ..clock import today
-from ..feeds.links import feed_url, google_subscribe_url, webcal_url
-from ..output import flags
-from ..store import occurrences_between
+from .listing import Listing, ListingError
 from .services import services
 
 bp = Blueprint("home", __name__)
 
-WINDOW_DAYS = 90
+MONTHS = ["Tháng 1", "Tháng 2", "Tháng 3", "Tháng 4", "Tháng 5", "Tháng 6", "Tháng 7",
+          "Tháng 8", "Tháng 9", "Tháng 10", "Tháng 11", "Tháng 12"]
+
+
+def month_key(occ) -> tuple[int, int]:
+    return (occ.year, occ.date.month) if occ.date else (occ.year, 13)
+
+
+def month_label(key: tuple[int, int]) -> str:
+    year, month = key
+    return f"Năm {year}: chưa xác định ngày" if month == 13 else f"{MONTHS[month - 1]} năm {year}"
 
 
 @bp.get("/")
 def upcoming():
     svc = services()
-    raw = request.args.get("from")
-    if raw is None:
-        start = today(svc.clock)
-    else:
-        try:
-            start = date.fromisoformat(raw)
-        except ValueError:
-            abort(400, description=f"Tham số from={raw!r} không phải ngày dạng YYYY-MM-DD.")
-    end = start + timedelta(days=WINDOW_DAYS)
+    now = today(svc.clock)
+    try:
+        listing = Listing.from_args(request.args, now)
+    except ListingError as exc:
+        abort(400, description=str(exc))
     with svc.database.session() as session:
-        found = occurrences_between(session, start, end)
-    base = svc.settings.base_url
-    links = {"webcal": webcal_url(base), "https": feed_url(base),
-             "google": google_subscribe_url(base)}
-    return render_template("home.html", occurrences=found, start=start, end=end,
-                           today=today(svc.clock), flags=flags, links=links)
+        page, total = listing.run(session)
+    groups = [(month_label(k), list(v)) for k, v in groupby(page, key=month_key)]
+    pages = max(1, -(-total // listing.per_page))
+    return render_template("home.html", listing=listing, groups=groups, total=total,
+                           pages=pages, today=now, categories=CATEGORIES)

@@ -1,0 +1,1 @@
+"""The admin area: accounts, commemoration edits with an audit log, subscribers, deliveries."""

@@ -1,0 +1,172 @@
+"""The OpenAPI 3.1 document. The suite runs schemathesis against it: every response the API
+gives must match what is written here."""
+
+from __future__ import annotations
+
+from ..catalogue import CATEGORIES
+
+DATE = {"type": "string", "format": "date"}
+NULLABLE_STR = {"type": ["string", "null"]}
+CATEGORY = {"type": "string", "enum": sorted(CATEGORIES)}
+
+OCCURRENCE = {
+    "type": "object",
+    "required": ["id", "year", "date", "weekday", "ordinal", "title", "commemoration",
+                 "category", "origin", "precision", "designated", "round", "round_rank",
+                 "observed", "to_be_decided", "leap_day_shifted", "url"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string"},
+        "year": {"type": "integer"},
+        "date": {"type": ["string", "null"], "format": "date",
+                 "description": "null: only the year is known and no day is chosen yet"},
+        "weekday": NULLABLE_STR,
+        "ordinal": {"type": "integer", "minimum": 1},
+        "title": {"type": "string", "description": "e.g. Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ"},
+        "commemoration": {"type": "string"},
+        "category": CATEGORY,
+        "origin": {"type": "string", "description": "YYYY-MM-DD, or YYYY when only the year is known"},
+        "precision": {"type": "string", "enum": ["day", "year"]},
+        "designated": {"type": "boolean"},
+        "round": {"type": "boolean"},
+        "round_rank": {"type": "integer", "enum": [0, 1, 2]},
+        "observed": {"type": "boolean"},
+        "to_be_decided": {"type": "boolean"},
+        "leap_day_shifted": {"type": "boolean"},
+        "url": {"type": "string", "format": "uri"},
+    },
+}
+
+COMMEMORATION = {
+    "type": "object",
+    "required": ["id", "title", "category", "origin", "precision", "description", "location",
+                 "source", "note", "aliases", "status", "revision", "updated_at", "next",
+                 "url", "ics"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "category": CATEGORY,
+        "origin": {"type": "string"},
+        "precision": {"type": "string", "enum": ["day", "year"]},
+        "description": {"type": "string"},
+        "location": NULLABLE_STR,
+        "source": {"type": "string"},
+        "note": NULLABLE_STR,
+        "aliases": {"type": "array", "items": {"type": "string"}},
+        "status": {"type": "string", "enum": ["active", "cancelled"]},
+        "revision": {"type": "integer", "minimum": 1},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "next": {"oneOf": [{"$ref": "#/components/schemas/Occurrence"}, {"type": "null"}]},
+        "url": {"type": "string", "format": "uri"},
+        "ics": {"type": "string", "format": "uri"},
+    },
+}
+
+CATEGORY_OBJECT = {
+    "type": "object",
+    "required": ["slug", "label", "description", "lead_days", "lead_days_round"],
+    "additionalProperties": False,
+    "properties": {
+        "slug": CATEGORY,
+        "label": {"type": "string"},
+        "description": {"type": "string"},
+        "lead_days": {"type": "array", "items": {"type": "integer"}},
+        "lead_days_round": {"type": "array", "items": {"type": "integer"}},
+    },
+}
+
+PROBLEM = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+}
+
+
+def _problem(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _param(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+def document(base_url: str) -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lịch kỷ niệm API",
+            "version": "1.0.0",
+            "description": "Commemorations designated by the provincial directive and their "
+                           "anniversaries in any year. Read-only; CORS is open for GET.",
+        },
+        "servers": [{"url": base_url}],
+        "paths": {
+            "/api/events": {"get": {
+                "operationId": "listOccurrences",
+                "summary": "Occurrences in a date range, paged",
+                "parameters": [
+                    _param("from", DATE, "First day (default: today)."),
+                    _param("to", DATE, "Last day (default: a year after from; at most 3 years)."),
+                    _param("category", {"type": "string"},
+                           "Comma-separated categories: " + ", ".join(sorted(CATEGORIES))),
+                    _param("designated", {"type": "string", "enum": ["0", "1"]},
+                           "1: only occurrences a directive designates."),
+                    _param("round", {"type": "string", "enum": ["0", "1"]},
+                           "1: only round anniversaries (ordinal divisible by 5)."),
+                    _param("q", {"type": "string", "maxLength": 100},
+                           "Accent-insensitive search in titles and other names."),
+                    _param("page", {"type": "integer", "minimum": 1, "maximum": 10000},
+                           "Page number."),
+                    _param("per_page", {"type": "integer", "minimum": 1, "maximum": 200},
+                           "Items per page (default 50)."),
+                ],
+                "responses": {
+                    "200": {"description": "A page of occurrences",
+                            "content": {"application/json": {"schema": {
+                                "type": "object",
+                                "required": ["items", "page", "per_page", "total", "from", "to"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "items": {"type": "array", "items": {
+                                        "$ref": "#/components/schemas/Occurrence"}},
+                                    "page": {"type": "integer"},
+                                    "per_page": {"type": "integer"},
+                                    "total": {"type": "integer"},
+                                    "from": DATE,
+                                    "to": DATE,
+                                }}}}},
+                    "400": _problem("A malformed parameter"),
+                },
+            }},
+            "/api/events/{id}": {"get": {
+                "operationId": "getCommemoration",
+                "summary": "One commemoration and its next occurrence",
+                "parameters": [{"name": "id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "The commemoration",
+                            "content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/Commemoration"}}}},
+                    "404": _problem("No such commemoration"),
+                },
+            }},
+            "/api/categories": {"get": {
+                "operationId": "listCategories",
+                "summary": "The categories and their default reminder lead times",
+                "responses": {"200": {"description": "Categories", "content": {
+                    "application/json": {"schema": {"type": "array", "items": {
+                        "$ref": "#/components/schemas/Category"}}}}}},
+            }},
+        },
+        "components": {"schemas": {"Occurrence": OCCURRENCE, "Commemoration": COMMEMORATION,
+                                   "Category": CATEGORY_OBJECT, "Problem": PROBLEM}},
+    }

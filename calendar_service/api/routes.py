@@ -1,0 +1,81 @@
+"""GET /api/events, /api/events/<id>, /api/categories and /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..anniversaries import next_occurrence
+from ..catalogue import CATEGORIES
+from ..clock import today
+from ..output import occurrence_dict
+from ..store import get_commemoration
+from ..web.listing import Listing, ListingError
+from ..web.services import services
+from . import openapi
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def problem(status: int, title: str, detail: str):
+    """RFC 9457 problem details."""
+    response = jsonify(type="about:blank", title=title, status=status, detail=detail)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return problem(exc.code or 500, exc.name, exc.description or exc.name)
+
+
+def _occurrence(occ, base: str) -> dict:
+    return {**occurrence_dict(occ), "url": f"{base}/events/{occ.id}"}
+
+
+@bp.get("/events")
+def events():
+    svc = services()
+    try:
+        listing = Listing.from_args(request.args, today(svc.clock), default_days=366)
+    except ListingError as exc:
+        return problem(400, "Bad Request", str(exc))
+    with svc.database.session() as session:
+        page, total = listing.run(session)
+    base = svc.settings.base_url
+    return jsonify(items=[_occurrence(o, base) for o in page], page=listing.page,
+                   per_page=listing.per_page, total=total, **{
+                       "from": listing.start.isoformat(), "to": listing.end.isoformat()})
+
+
+@bp.get("/events/<ident>")
+def event(ident: str):
+    svc = services()
+    with svc.database.session() as session:
+        stored = get_commemoration(session, ident)
+    if stored is None:
+        return problem(404, "Not Found", f"No commemoration {ident!r}.")
+    c = stored.commemoration
+    base = svc.settings.base_url
+    upcoming = None if stored.cancelled else next_occurrence(c, today(svc.clock))
+    return jsonify(
+        id=c.id, title=c.title, category=c.category,
+        origin=c.origin.isoformat() if c.origin else str(c.origin_year),
+        precision=str(c.precision), description=c.description, location=c.location,
+        source=c.source, note=c.note, aliases=list(c.aliases), status=stored.status,
+        revision=stored.revision, updated_at=stored.updated_at.isoformat(),
+        next=_occurrence(upcoming, base) if upcoming else None,
+        url=f"{base}/events/{c.id}", ics=f"{base}/events/{c.id}.ics")
+
+
+@bp.get("/categories")
+def categories():
+    return jsonify([{"slug": c.slug, "label": c.label, "description": c.description,
+                     "lead_days": list(c.lead_days), "lead_days_round": list(c.lead_days_round)}
+                    for c in CATEGORIES.values()])
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(openapi.document(services().settings.base_url))
