@@ -13,6 +13,8 @@ from .services import services
 
 bp = Blueprint("home", __name__)
 
+WINDOW_DAYS = 90
+
 MONTHS = ["Tháng 1", "Tháng 2", "Tháng 3", "Tháng 4", "Tháng 5", "Tháng 6", "Tháng 7",
           "Tháng 8", "Tháng 9", "Tháng 10", "Tháng 11", "Tháng 12"]
 
@@ -31,7 +33,9 @@ def upcoming():
     svc = services()
     now = today(svc.clock)
     try:
-        listing = Listing.from_args(request.args, now)
+        # A search looks a whole year ahead: people search for what they cannot see.
+        days = 366 if request.args.get("q", "").strip() else WINDOW_DAYS
+        listing = Listing.from_args(request.args, now, default_days=days)
     except ListingError as exc:
         abort(400, description=str(exc))
     with svc.database.session() as session:
