@@ -8,6 +8,8 @@ from ..catalogue import CATEGORIES
 DATE = {"type": "string", "format": "date"}
 NULLABLE_STR = {"type": ["string", "null"]}
 CATEGORY = {"type": "string", "enum": sorted(CATEGORIES)}
+_ONE = "(" + "|".join(sorted(CATEGORIES)) + ")"
+CATEGORY_LIST = f"^{_ONE}(,{_ONE})*$"
 
 OCCURRENCE = {
     "type": "object",
@@ -115,8 +117,10 @@ def document(base_url: str) -> dict:
                 "summary": "Occurrences in a date range, paged",
                 "parameters": [
                     _param("from", DATE, "First day (default: today)."),
-                    _param("to", DATE, "Last day (default: a year after from; at most 3 years)."),
-                    _param("category", {"type": "string"},
+                    _param("to", DATE, "Last day (default: a year after from). Must not be "
+                                       "before `from`, and at most 3 years after it: a 400 "
+                                       "otherwise."),
+                    _param("category", {"type": "string", "pattern": CATEGORY_LIST},
                            "Comma-separated categories: " + ", ".join(sorted(CATEGORIES))),
                     _param("designated", {"type": "string", "enum": ["0", "1"]},
                            "1: only occurrences a directive designates."),

@@ -27,7 +27,11 @@ def problem(status: int, title: str, detail: str):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    return problem(exc.code or 500, exc.name, exc.description or exc.name)
+    response = problem(exc.code or 500, exc.name, exc.description or exc.name)
+    for name, value in exc.get_headers():  # e.g. Allow on a 405
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _occurrence(occ, base: str) -> dict:
@@ -38,7 +42,8 @@ def _occurrence(occ, base: str) -> dict:
 def events():
     svc = services()
     try:
-        listing = Listing.from_args(request.args, today(svc.clock), default_days=366)
+        listing = Listing.from_args(request.args, today(svc.clock), default_days=366,
+                                    strict=True)
     except ListingError as exc:
         return problem(400, "Bad Request", str(exc))
     with svc.database.session() as session:

@@ -62,6 +62,17 @@ def create_app(services: Services | None = None) -> Flask:
 
 
 def _error_response(error: HTTPException):
+    response = _error_body(error)
+    # Keep what werkzeug would have said in headers (e.g. Allow on a 405, RFC 9110).
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _error_body(error: HTTPException):
+    from flask import make_response
+
     code = error.code or 500
     if request.path.startswith("/api/"):
         from ..api.routes import problem
@@ -69,7 +80,8 @@ def _error_response(error: HTTPException):
         return problem(code, error.name, error.description or error.name)
     if request.path.endswith(".ics"):
         # Calendar clients show plain text best; say plainly what went wrong.
-        return (f"{error.description}\n", code, {"Content-Type": "text/plain; charset=utf-8"})
+        return make_response((f"{error.description}\n", code,
+                              {"Content-Type": "text/plain; charset=utf-8"}))
     heading, default = ERROR_TEXT.get(code, (error.name, error.description))
     # Our own aborts carry a Vietnamese description; werkzeug's defaults are English.
     own = error.description if error.description and error.description != type(
@@ -77,5 +89,5 @@ def _error_response(error: HTTPException):
     message = own or default
     if code == 400 and "CSRF" in (error.description or ""):
         message = "Phiên làm việc đã hết hạn. Vui lòng tải lại trang và gửi lại."
-    response = render_template("errors/error.html", heading=heading, message=message)
-    return response, code
+    return make_response(render_template("errors/error.html", heading=heading, message=message),
+                         code)

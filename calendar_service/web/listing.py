@@ -31,11 +31,13 @@ def _date(args: Mapping[str, str], name: str) -> date | None:
         raise ListingError(f"Tham số {name}={raw!r} không phải ngày dạng YYYY-MM-DD.") from None
 
 
-def _flag(args: Mapping[str, str], name: str) -> bool:
+def _flag(args: Mapping[str, str], name: str, strict: bool = False) -> bool:
     raw = (args.get(name) or "").strip().lower()
-    if raw in ("", "0", "false", "no"):
+    if not raw:
         return False
-    if raw in ("1", "true", "yes", "on"):
+    if raw in (("0",) if strict else ("0", "false", "no")):
+        return False
+    if raw in (("1",) if strict else ("1", "true", "yes", "on")):
         return True
     raise ListingError(f"Tham số {name}={args.get(name)!r}: dùng 1 hoặc 0.")
 
@@ -77,7 +79,14 @@ class Listing:
 
     @classmethod
     def from_args(cls, args, today: date, *, default_days: int = 90,
-                  per_page: int = 50) -> Listing:
+                  per_page: int = 50, strict: bool = False) -> Listing:
+        """`strict` (the API): a parameter given empty is an error, not "unset" as in the
+        page's form, whose untouched fields arrive empty."""
+        if strict:
+            for name in ("from", "to", "category", "designated", "round", "page", "per_page",
+                         "only"):
+                if name in args and not (args.get(name) or "").strip():
+                    raise ListingError(f"Tham số {name} không được để trống.")
         start = _date(args, "from") or today
         end = _date(args, "to") or start + timedelta(days=default_days - 1)
         if end < start:
@@ -94,8 +103,8 @@ class Listing:
             [args["category"]] if "category" in args else [])
         return cls(
             start=start, end=end, categories=_categories(categories),
-            designated=_flag(args, "designated") or only == "designated",
-            round_only=_flag(args, "round") or only == "round",
+            designated=_flag(args, "designated", strict) or only == "designated",
+            round_only=_flag(args, "round", strict) or only == "round",
             notable=only == "notable", q=q,
             page=_int(args, "page", 1, 1, 10_000),
             per_page=_int(args, "per_page", per_page, 1, MAX_PER_PAGE))
