@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -80,9 +81,11 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_upcoming_from_20_april_2024(page, live):
+def test_upcoming_from_20_april_2024(page, live, loaded):
+    loaded.clock.at = datetime(2024, 4, 20, 9, tzinfo=loaded.clock.tz)  # "today" is 20/4/2024
     page.goto(f"{live.url}/?from=2024-04-20")
     text = page.inner_text("main")
+    assert "còn 11 ngày" in text and "còn 17 ngày" in text
     assert "Kỷ niệm 120 năm Ngày sinh đồng chí Trần Phú" in text
     assert "Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in text
     assert "Thứ Tư, 01/5/2024" in text and "Thứ Ba, 07/5/2024" in text
