@@ -30,7 +30,8 @@ CATALOGUE_TABLE = "catalogue"
 ENTRY_TABLE = "commemoration"
 CATALOGUE_KEYS = {"designates", "directive", "theme", "source"}
 REQUIRED_KEYS = ("id", "title", "category", "origin", "description")
-OPTIONAL_KEYS = ("source", "location", "note", "aliases", "lead_days", "ordinal", "observed_on")
+OPTIONAL_KEYS = ("source", "location", "note", "aliases", "lead_days", "ordinal", "observed_on",
+                 "observances")
 ENTRY_KEYS = set(REQUIRED_KEYS) | set(OPTIONAL_KEYS)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -346,6 +347,8 @@ class _FileReader:
                                     f"year {designates}")
             elif designates is not None:
                 observances = ((designates, observed_on),)
+        observances += self._read_observances(raw.get("observances"), fail, origin_year,
+                                              designates)
 
         if len(self.problems) > start or header is None:
             return None
@@ -364,7 +367,7 @@ class _FileReader:
             aliases=aliases,
             lead_days=lead_days,
             designated_years=frozenset({header.designates}),
-            observances=observances,
+            observances=tuple(sorted(observances)),
             source_file=self.path,
         )
 
@@ -411,6 +414,43 @@ class _FileReader:
             fail("lead_days", "lead times repeat: " + ", ".join(str(v) for v in value))
             return None
         return tuple(sorted(value, reverse=True))
+
+    @staticmethod
+    def _read_observances(value: Any, fail, origin_year: int | None, designates: int | None
+                          ) -> tuple[tuple[int, dt.date], ...]:
+        """Days chosen for years other than the designated one (whose day is observed_on)."""
+        key = "observances"
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not value:
+            fail(key, "expected a non-empty array of dates such as [2025-07-27, 2026-07-28], "
+                      f"got {_type_name(value)}")
+            return ()
+        bad = [v for v in value if isinstance(v, dt.datetime) or not isinstance(v, dt.date)]
+        if bad:
+            fail(key, "expected dates such as 2025-07-27 (no quotes, no time); got "
+                      + ", ".join(repr(v) if isinstance(v, str) else _type_name(v) for v in bad))
+            return ()
+        problems = 0
+        if designates is not None and (inside := [d for d in value if d.year == designates]):
+            fail(key, ", ".join(d.isoformat() for d in inside) + f" is in the designated year "
+                      f"{designates}: write that day as observed_on")
+            problems += 1
+        if origin_year is not None and (early := [d for d in value if d.year <= origin_year]):
+            fail(key, ", ".join(d.isoformat() for d in early)
+                      + f" is not after the origin year {origin_year}")
+            problems += 1
+        years: dict[int, list[dt.date]] = {}
+        for d in value:
+            years.setdefault(d.year, []).append(d)
+        for year, days in sorted(years.items()):
+            if len(days) > 1:
+                fail(key, f"{len(days)} dates in {year} (" + ", ".join(d.isoformat() for d in days)
+                          + "): at most one day per year")
+                problems += 1
+        if problems:
+            return ()
+        return tuple(sorted((d.year, d) for d in value))
 
     @staticmethod
     def _read_aliases(value: Any, fail) -> tuple[str, ...]:
