@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..anniversaries import next_occurrence
@@ -46,8 +46,7 @@ def events():
                                     strict=True)
     except ListingError as exc:
         return problem(400, "Bad Request", str(exc))
-    with svc.database.session() as session:
-        page, total = listing.run(session)
+    page, total = listing.run(current_app.extensions["listing_index"])
     base = svc.settings.base_url
     return jsonify(items=[_occurrence(o, base) for o in page], page=listing.page,
                    per_page=listing.per_page, total=total, **{

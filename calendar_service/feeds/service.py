@@ -6,14 +6,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from ..app_context import Services
 from ..clock import today
-from ..store import data_version, stored_occurrences_between
+from ..store import stored_occurrences_between
+from ..store.state import VersionWatch
 from .ical import FeedSite, build_calendar, last_modified
 from .query import FeedQuery
 
@@ -49,32 +49,26 @@ def render(services: Services, query: FeedQuery, window: tuple[date, date]) -> R
 class FeedCache:
     """A small LRU of rendered feeds, valid for one store data version."""
 
-    def __init__(self, services: Services, max_entries: int = 64) -> None:
+    def __init__(self, services: Services, max_entries: int = 64,
+                 watch: VersionWatch | None = None) -> None:
         self.services = services
         self.max_entries = max_entries
-        self.version_ttl = services.settings.feed_version_check_seconds
+        self.watch = watch or VersionWatch(services.database,
+                                           services.settings.feed_version_check_seconds)
         self._entries: OrderedDict[tuple, tuple[int, RenderedFeed]] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[tuple, threading.Lock] = {}
-        self._version: int | None = None
-        self._version_checked = 0.0
 
     def window(self, query: FeedQuery) -> tuple[date, date]:
         s = self.services.settings
         return query.window(today(self.services.clock), s.feed_past_days, s.feed_future_days)
 
     def data_version(self) -> int:
-        """The store's version, asked at most once per `version_ttl` seconds."""
-        now = time.monotonic()
-        if self._version is None or now - self._version_checked >= self.version_ttl:
-            with self.services.database.session() as session:
-                self._version = data_version(session)[0]
-            self._version_checked = now
-        return self._version
+        return self.watch.current()
 
     def invalidate(self) -> None:
         """Called after a write in this process, so its own edits show at once."""
-        self._version = None
+        self.watch.invalidate()
 
     def get(self, query: FeedQuery) -> RenderedFeed:
         window = self.window(query)

@@ -125,3 +125,37 @@ def _rows_for_range(session: Session, start: date, end: date, include_cancelled:
         condition = or_(condition, CommemorationRow.observances.any())
         query = query.where(condition)
     return list(session.scalars(query))
+
+
+def all_values(session: Session) -> list[Commemoration]:
+    """Every active commemoration as a value, read with three plain queries (no ORM
+    objects): the fast path for building in-memory indexes of the whole catalogue."""
+    from collections import defaultdict
+
+    from .models import DesignationRow, ObservanceRow
+
+    designated: dict[str, set[int]] = defaultdict(set)
+    for ident, year in session.execute(select(DesignationRow.commemoration_id,
+                                              DesignationRow.year)):
+        designated[ident].add(year)
+    observed: dict[str, list[tuple[int, date]]] = defaultdict(list)
+    for ident, year, day in session.execute(select(
+            ObservanceRow.commemoration_id, ObservanceRow.year, ObservanceRow.observed_on)
+            .order_by(ObservanceRow.year)):
+        observed[ident].append((year, day))
+    c = CommemorationRow
+    rows = session.execute(select(
+        c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day, c.description,
+        c.source, c.location, c.note, c.aliases, c.lead_days, c.source_file)
+        .where(c.status == ACTIVE).order_by(c.id))
+    return [
+        Commemoration(
+            id=ident, title=title, category=category, origin_year=year, origin_month=month,
+            origin_day=day, description=description, source=source, location=location,
+            note=note, aliases=tuple(aliases or ()),
+            lead_days=tuple(lead_days) if lead_days is not None else None,
+            designated_years=frozenset(designated.get(ident, ())),
+            observances=tuple(observed.get(ident, ())), source_file=source_file)
+        for (ident, title, category, year, month, day, description, source, location, note,
+             aliases, lead_days, source_file) in rows
+    ]

@@ -37,9 +37,14 @@ def create_app(services: Services | None = None) -> Flask:
     from ..feeds import routes as feeds
     from ..feeds.service import FeedCache
     from ..reminders import routes as reminders
+    from ..store.state import VersionWatch
     from . import filters, health, home, pages, security
+    from .index import ListingIndex
 
-    app.extensions["feed_cache"] = FeedCache(services)
+    # One watch on the store's data version for every cache of this process.
+    watch = VersionWatch(services.database, services.settings.feed_version_check_seconds)
+    app.extensions["feed_cache"] = FeedCache(services, watch=watch)
+    app.extensions["listing_index"] = ListingIndex(services.database, watch)
     security.register(app, services.settings.production)
     filters.register(app)
     for blueprint in (health.bp, home.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp):

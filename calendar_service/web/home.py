@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
 from ..catalogue import CATEGORIES
 from ..clock import today
@@ -38,8 +38,7 @@ def upcoming():
         listing = Listing.from_args(request.args, now, default_days=days)
     except ListingError as exc:
         abort(400, description=str(exc))
-    with svc.database.session() as session:
-        page, total = listing.run(session)
+    page, total = listing.run(current_app.extensions["listing_index"])
     groups = [(month_label(k), list(v)) for k, v in groupby(page, key=month_key)]
     pages = max(1, -(-total // listing.per_page))
     return render_template("home.html", listing=listing, groups=groups, total=total,

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, timedelta
 
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from ..anniversaries import Occurrence
-from ..catalogue import CATEGORIES
-from ..store import occurrences_between
+from ..catalogue import CATEGORIES, Commemoration
+from ..vietnamese import fold
+
+if TYPE_CHECKING:
+    from .index import ListingIndex
 
 MAX_RANGE_DAYS = 3 * 366
 MAX_PER_PAGE = 200
@@ -123,9 +127,33 @@ class Listing:
             return False
         return True
 
-    def run(self, session: Session) -> tuple[list[Occurrence], int]:
-        """(this page's occurrences, total matching)."""
-        found = [o for o in occurrences_between(session, self.start, self.end)
-                 if self.accepts(o)]
-        first = (self.page - 1) * self.per_page
-        return found[first:first + self.per_page], len(found)
+    def keep(self, candidate: tuple[Commemoration, int], snapshot) -> bool:
+        """`accepts` on a (commemoration, year) pair, before any Occurrence is built."""
+        c, year = candidate
+        if self.categories and c.category not in self.categories:
+            return False
+        designated = year in c.designated_years
+        is_round = (year - c.origin_year) % 5 == 0
+        if self.designated and not designated:
+            return False
+        if self.round_only and not is_round:
+            return False
+        if self.notable and not (designated or is_round):
+            return False
+        if self.q and self.folded_q not in snapshot.search[c.id]:
+            return False
+        return True
+
+    @cached_property
+    def folded_q(self) -> str:
+        return fold(self.q)
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.categories or self.designated or self.round_only or self.notable
+                    or self.q)
+
+    def run(self, index: ListingIndex) -> tuple[list[Occurrence], int]:
+        """(this page's occurrences, total matching), from the in-memory index."""
+        return index.page(self.start, self.end, self.keep if self.filtered else None,
+                          (self.page - 1) * self.per_page, self.per_page)

@@ -7,13 +7,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 
 from ..anniversaries import next_occurrence, occurrence_in
 from ..catalogue import CATEGORIES
 from ..clock import today
 from ..feeds.links import feed_url, google_subscribe_url, webcal_url
-from ..store import get_commemoration, occurrences_between
+from ..store import get_commemoration
 from .home import MONTHS
 from .services import services
 
@@ -28,8 +28,8 @@ def year(year: int):
     if not MIN_YEAR <= year <= MAX_YEAR:
         abort(404, description=f"Chỉ xem được các năm từ {MIN_YEAR} đến {MAX_YEAR}.")
     svc = services()
-    with svc.database.session() as session:
-        found = occurrences_between(session, date(year, 1, 1), date(year, 12, 31))
+    found, _ = current_app.extensions["listing_index"].page(
+        date(year, 1, 1), date(year, 12, 31), None, 0, 10**9)
     by_day: dict[date, list] = defaultdict(list)
     undecided = []
     for occ in found:
