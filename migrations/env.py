@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import calendar_service.admin.models  # noqa: F401  (registers its tables)
 import calendar_service.reminders.models  # noqa: F401  (registers its tables)
 from calendar_service.store.models import Base
 

@@ -195,7 +195,7 @@ def test_migrations_create_the_schema_from_nothing_and_are_repeatable(db_url):
     db = Database(db_url)
     upgrade(db.engine)
     upgrade(db.engine)
-    assert current(db.engine) == "0002"
+    assert current(db.engine) == "0003"
     with db.session() as s:
         assert data_version(s) == (0, None)
     db.dispose()

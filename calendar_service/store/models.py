@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -69,6 +71,10 @@ class CommemorationRow(Base):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     lead_days: Mapped[list[int] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    # An administrator cancelled it (the entry may still be in the files): reloading an
+    # unchanged file must not restore it. Cleared when the file's entry changes or vanishes.
+    cancelled_by_admin: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                     server_default=false())
     # Bumped on every change that subscribers should see (iCalendar SEQUENCE).
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # Hash of the catalogue entry as last loaded: how `load` knows nothing changed.
@@ -112,6 +118,19 @@ class ObservanceRow(Base):
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     observed_on: Mapped[date]
     commemoration: Mapped[CommemorationRow] = relationship(back_populates="observances")
+
+
+class DirectiveRow(Base):
+    """The [catalogue] header of the files last loaded, per designated year: what the admin's
+    export writes back so that `check` accepts it."""
+
+    __tablename__ = "directives"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    directive: Mapped[str] = mapped_column(Text)
+    theme: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    source_file: Mapped[str | None] = mapped_column(String(500))
 
 
 class StoreState(Base):

@@ -6,6 +6,9 @@
 - entries that vanished from the files are marked cancelled, never deleted: calendars that
   subscribed must learn of the cancellation;
 - a cancelled entry that comes back is restored, again with a new revision;
+- an administrator's edits and cancellations (the admin area) do not touch the fingerprint,
+  so they survive a reload of the unchanged file; an entry whose text in the file changed
+  overwrites them (the file is then the newest change);
 - loading the same catalogue twice changes nothing at all — revision and timestamps included —
   because each row keeps a fingerprint of the entry it was loaded from.
 """
@@ -22,7 +25,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..catalogue import Catalogue, Commemoration
-from .models import ACTIVE, CANCELLED, CommemorationRow, DesignationRow, ObservanceRow
+from .models import (
+    ACTIVE,
+    CANCELLED,
+    CommemorationRow,
+    DesignationRow,
+    DirectiveRow,
+    ObservanceRow,
+)
 from .state import bump_data_version
 
 
@@ -135,10 +145,10 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
     """
     report = SyncReport()
     existing = {
-        ident: (digest, status, source_file)
-        for ident, digest, status, source_file in session.execute(select(
+        ident: (digest, status, source_file, by_admin)
+        for ident, digest, status, source_file, by_admin in session.execute(select(
             CommemorationRow.id, CommemorationRow.fingerprint, CommemorationRow.status,
-            CommemorationRow.source_file))
+            CommemorationRow.source_file, CommemorationRow.cancelled_by_admin))
     }
     new_rows: list[dict] = []
     new_designations: list[dict] = []
@@ -150,13 +160,14 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
         previous = existing.pop(c.id, None)
         if previous is None:
             new_rows.append({"id": c.id, **_fields(c, digest), "status": ACTIVE, "revision": 1,
-                             "created_at": now, "updated_at": now})
+                             "cancelled_by_admin": False, "created_at": now, "updated_at": now})
             new_designations += [{"commemoration_id": c.id, "year": y}
                                  for y in sorted(c.designated_years)]
             new_observances += [{"commemoration_id": c.id, "year": y, "observed_on": d}
                                  for y, d in sorted(c.observances)]
             report.added.append(c.id)
-        elif previous[0] == digest and previous[1] == ACTIVE:
+        elif previous[0] == digest and (previous[1] == ACTIVE or previous[3]):
+            # Same entry as last loaded; an administrator's cancellation stands.
             report.unchanged += 1
             if previous[2] != c.source_file:
                 moved[c.id] = c.source_file  # bookkeeping only: no new revision
@@ -173,28 +184,66 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
     for ids in _chunks(sorted(changed)):
         for row in session.scalars(select(CommemorationRow).where(CommemorationRow.id.in_(ids))):
             c, digest = changed[row.id]
-            (report.restored if row.status == CANCELLED else report.updated).append(row.id)
-            for name, value in _fields(c, digest).items():
-                setattr(row, name, value)
+            fields = _fields(c, digest)
             wanted = sorted(c.designated_years)
-            if [d.year for d in row.designations] != wanted:
-                row.designations = [DesignationRow(year=y) for y in wanted]
             wanted_obs = sorted(c.observances)
-            if [(o.year, o.observed_on) for o in row.observances] != wanted_obs:
+            same_designations = [d.year for d in row.designations] == wanted
+            same_observances = [(o.year, o.observed_on) for o in row.observances] == wanted_obs
+            if row.status == ACTIVE and same_designations and same_observances and all(
+                    getattr(row, name) == value for name, value in fields.items()
+                    if name not in ("fingerprint", "source_file")):
+                # The file now says what the row already holds (an admin's edit, then the
+                # admin's export loaded): adopt the entry, subscribers see no change.
+                row.fingerprint, row.source_file = digest, c.source_file
+                report.unchanged += 1
+                continue
+            (report.restored if row.status == CANCELLED else report.updated).append(row.id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            if not same_designations:
+                row.designations = [DesignationRow(year=y) for y in wanted]
+            if not same_observances:
                 row.observances = [ObservanceRow(year=y, observed_on=d) for y, d in wanted_obs]
             row.status = ACTIVE
+            row.cancelled_by_admin = False
             row.revision += 1
             row.updated_at = now
     report.updated.sort()
     report.restored.sort()
 
-    vanished = sorted(ident for ident, (_, status, _) in existing.items() if status == ACTIVE)
+    vanished = sorted(ident for ident, (_, status, _, _) in existing.items() if status == ACTIVE)
     for ids in _chunks(vanished):
         session.execute(
             update(CommemorationRow).where(CommemorationRow.id.in_(ids))
             .values(status=CANCELLED, revision=CommemorationRow.revision + 1, updated_at=now)
             .execution_options(synchronize_session=False))
     report.cancelled = vanished
+    # Gone from the files too: the file's removal now holds the cancellation, so an entry
+    # that comes back later is restored like any other (bookkeeping only, no new revision).
+    handed_over = sorted(ident for ident, (_, _, _, by_admin) in existing.items() if by_admin)
+    for ids in _chunks(handed_over):
+        session.execute(
+            update(CommemorationRow).where(CommemorationRow.id.in_(ids))
+            .values(cancelled_by_admin=False).execution_options(synchronize_session=False))
+    _sync_directives(session, catalogue)
     if report.changed:
         bump_data_version(session, now)
     return report
+
+
+def _sync_directives(session: Session, catalogue: Catalogue) -> None:
+    """Keep the [catalogue] headers, one per designated year (the first file of a year wins),
+    for the admin's export. A handful of rows: compared and written one by one."""
+    wanted: dict[int, dict] = {}
+    for f in catalogue.files:
+        wanted.setdefault(f.designates, {"directive": f.directive, "theme": f.theme,
+                                         "source": f.source, "source_file": f.path})
+    for row in session.scalars(select(DirectiveRow)):
+        values = wanted.pop(row.year, None)
+        if values is None:
+            session.delete(row)
+            continue
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+    session.add_all(DirectiveRow(year=year, **values) for year, values in wanted.items())
