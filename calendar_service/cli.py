@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from . import output
+from .admin.cli import users
 from .anniversaries import Occurrence
 from .app_context import Services
 from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
@@ -409,6 +410,9 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
     finally:
         if ticker is not None:
             ticker.shutdown(wait=False)
+
+
+main.add_command(users)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,123 @@
+"""Admin accounts: creation, password changes, and password checks with a lockout.
+
+No Flask here: the `users` commands and the login route share these functions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .models import AdminUser
+
+MIN_PASSWORD_LENGTH = 10
+# Bounds the hashing work an anonymous login form can ask for.
+MAX_PASSWORD_LENGTH = 1024
+MAX_FAILED_ATTEMPTS = 5
+LOCK_DURATION = timedelta(minutes=15)
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,79}$")
+
+
+class AccountError(ValueError):
+    """Bad account input; the message says what and why (shown to the operator)."""
+
+
+def normalise_username(name: str) -> str:
+    """Lower-case, so 'Admin' and 'admin' are one account."""
+    return name.strip().lower()
+
+
+def check_username(name: str) -> str:
+    name = normalise_username(name)
+    if not USERNAME.match(name):
+        raise AccountError(f"invalid user name {name!r}: use 1–80 lower-case letters, digits "
+                           "and . _ @ - (starting with a letter or digit)")
+    return name
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters "
+                           f"long (got {len(password)})")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters long")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password("not a password of anyone")
+
+
+def find_user(session: Session, name: str, *, for_update: bool = False) -> AdminUser | None:
+    query = select(AdminUser).where(AdminUser.username == normalise_username(name))
+    if for_update:
+        query = query.with_for_update()  # concurrent failures must all count
+    return session.scalar(query)
+
+
+def create_user(session: Session, name: str, password: str, now: datetime) -> AdminUser:
+    name = check_username(name)
+    check_password(password)
+    if find_user(session, name) is not None:
+        raise AccountError(f"user {name!r} already exists (to change the password: "
+                           f"calendar-service users passwd {name})")
+    user = AdminUser(username=name, password_hash=hash_password(password), created_at=now,
+                     failed_attempts=0)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, name: str, password: str) -> AdminUser:
+    """A new password also lifts a lock, and ends every session signed with the old one."""
+    user = find_user(session, name, for_update=True)
+    if user is None:
+        raise AccountError(f"no user {normalise_username(name)!r}")
+    check_password(password)
+    user.password_hash = hash_password(password)
+    user.failed_attempts = 0
+    user.locked_until = None
+    return user
+
+
+def list_users(session: Session) -> list[AdminUser]:
+    return list(session.scalars(select(AdminUser).order_by(AdminUser.username)))
+
+
+def is_locked(user: AdminUser, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def authenticate(session: Session, name: str, password: str, now: datetime
+                 ) -> AdminUser | None:
+    """The user when the password is right and the account not locked, else None.
+
+    Callers must answer every None the same way: an unknown name, a wrong password and a
+    locked account look alike, so the form tells an attacker nothing. Each path does one
+    password hash check, so their timings look alike too.
+    """
+    if not password or len(password) > MAX_PASSWORD_LENGTH:
+        return None
+    user = find_user(session, name, for_update=True)
+    if user is None or is_locked(user, now):
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        user.failed_attempts += 1
+        if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
+            user.locked_until = now + LOCK_DURATION
+            user.failed_attempts = 0  # after the lock, a fresh allowance
+        return None
+    user.failed_attempts = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return user

@@ -1,0 +1,102 @@
+"""`calendar-service users …`: admin accounts for the web admin area."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import accounts
+
+T = TypeVar("T")
+
+
+def _services(ctx: click.Context):
+    # Imported here: calendar_service.cli imports this module.
+    from ..cli import _services as services
+
+    return services(ctx)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_password() -> str:
+    """Asked twice on a terminal; one line from stdin otherwise (scripts, provisioning)."""
+    if not _stdin_is_terminal():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _in_session(ctx: click.Context, work: Callable[..., T]) -> T:
+    services = _services(ctx)
+    try:
+        with services.database.session() as session:
+            return work(session, services.clock.now())
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    except SQLAlchemyError as exc:
+        _fail(f"cannot use the database: {str(exc.__cause__ or exc).splitlines()[0]}\n"
+              "(has the schema been created? run: calendar-service db upgrade)")
+    raise AssertionError("unreachable")
+
+
+@click.group()
+def users() -> None:
+    """Admin accounts for the web admin area (/admin)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.pass_context
+def users_add(ctx: click.Context, name: str) -> None:
+    """Create an admin account. The password is asked twice, or read from standard input
+    when it is not a terminal (echo secret | calendar-service users add NAME)."""
+    try:
+        name = accounts.check_username(name)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    password = _read_password()
+    user = _in_session(ctx, lambda s, now: accounts.create_user(s, name, password, now))
+    click.echo(f"added admin user {user.username}")
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.pass_context
+def users_passwd(ctx: click.Context, name: str) -> None:
+    """Set a new password (also lifts a lockout and signs the user out everywhere)."""
+    password = _read_password()
+    user = _in_session(ctx, lambda s, now: accounts.set_password(s, name, password))
+    click.echo(f"password changed for {user.username}")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List admin accounts: name, created, last login, lock."""
+    def rows(session, now):
+        def local(moment):
+            return moment.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M")
+
+        return [(u.username, local(u.created_at),
+                 local(u.last_login_at) if u.last_login_at else "never",
+                 local(u.locked_until) if accounts.is_locked(u, now) else None)
+                for u in accounts.list_users(session)]
+
+    found = _in_session(ctx, rows)
+    if not found:
+        click.echo("no admin users yet: calendar-service users add NAME")
+        return
+    for name, created, last_login, locked in found:
+        line = f"{name}\tcreated {created}\tlast login {last_login}"
+        click.echo(line + (f"\tlocked until {locked}" if locked else ""))
