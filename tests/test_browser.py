@@ -169,3 +169,26 @@ def test_keyboard_reaches_the_content_first(page, live):
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent")
     assert focused.strip() == "Bỏ qua, tới nội dung chính"
+
+
+def test_admin_login_edit_and_the_edit_in_the_feed(page, live, loaded):
+    from calendar_service.admin.accounts import create_user
+
+    with loaded.database.session() as session:
+        create_user(session, "bientap", "mat-khau-dai-du-10", loaded.clock.now())
+    page.goto(f"{live.url}/admin/events/thuong-duc")
+    assert "/admin/login" in page.url  # the admin area asks for a login first
+    page.get_by_label("Tên đăng nhập").fill("bientap")
+    page.get_by_label("Mật khẩu").fill("mat-khau-dai-du-10")
+    page.get_by_role("button", name="Đăng nhập").click()
+    assert page.url.endswith("/admin/events/thuong-duc")
+    page.get_by_label("Tên ngày kỷ niệm").fill("Chiến thắng Thượng Đức (Đại Lộc)")
+    page.get_by_role("button", name="Lưu thay đổi").click()
+    assert "Chiến thắng Thượng Đức (Đại Lộc)" in page.inner_text("h1")
+    from tests.ical_checks import events
+
+    feed = page.request.get(f"{live.url}/calendar.ics?year=2024").body()
+    (event,) = [e for uid, e in events(feed).items() if uid.startswith("thuong-duc-")]
+    assert str(event["SUMMARY"]) == \
+        "Kỷ niệm 50 năm Chiến thắng Thượng Đức (Đại Lộc) (07/8/1974 – 07/8/2024)"
+    assert int(event["SEQUENCE"]) == 2
