@@ -11,11 +11,13 @@ Occurrence objects; counting and filtering work on plain attributes.
 from __future__ import annotations
 
 import calendar as calendar_module
+import gc
 import heapq
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import date
 
 from ..anniversaries import Occurrence, occurrence_in
@@ -29,13 +31,48 @@ Candidate = tuple[Commemoration, int]
 
 
 @dataclass(frozen=True)
+class Arrays:
+    """Day-precision commemorations by (month, day, id), with their keys; year-only by id."""
+
+    dated: list[Commemoration]
+    keys: list[tuple[int, int]]
+    year_only: list[Commemoration]
+
+    def where(self, keep: Callable[[Commemoration], bool]) -> Arrays:
+        dated = [c for c in self.dated if keep(c)]
+        return Arrays(dated, [(c.origin_month, c.origin_day) for c in dated],
+                      [c for c in self.year_only if keep(c)])
+
+    def slice(self, start: date, end: date) -> list[Commemoration]:
+        """Those whose anniversary in start.year lies in [start, end] (one calendar year)."""
+        lo = bisect_left(self.keys, (start.month, start.day))
+        hi = bisect_right(self.keys, (end.month, end.day))
+        if calendar_module.isleap(start.year) or not start <= date(start.year, 2, 28) <= end:
+            return self.dated[lo:hi]
+        # 29/2 origins are observed on 28/2 this year: take them in, and order that day by
+        # id, as the engine does.
+        hi = max(hi, bisect_right(self.keys, (2, 29)))
+        found = self.dated[lo:hi]
+        first = bisect_left(self.keys, (2, 28), lo, hi) - lo
+        last = bisect_right(self.keys, (2, 29), lo, hi) - lo
+        found[first:last] = sorted(found[first:last], key=lambda c: c.id)
+        return found
+
+
+# Which commemorations can pass a filter, independent of the year: categories, "designated
+# in some year", and the origin year modulo 5 (a year's round anniversaries are exactly
+# those whose origin year has the year's remainder).
+Subset = tuple[tuple[str, ...], bool, int | None]
+MAX_SUBSETS = 32
+
+
+@dataclass(frozen=True)
 class Snapshot:
     version: int
-    dated: list[Commemoration]  # by (origin month, origin day, id)
-    keys: list[tuple[int, int]]
-    year_only: list[Commemoration]  # by id
+    all: Arrays
     observed: list[Commemoration]  # those with an editor-chosen day in some year
     search: dict[str, str]  # id -> folded title and aliases
+    _subsets: OrderedDict = field(default_factory=OrderedDict, compare=False)
 
     @classmethod
     def build(cls, version: int, values: list[Commemoration]) -> Snapshot:
@@ -43,38 +80,41 @@ class Snapshot:
                        key=lambda c: (c.origin_month, c.origin_day, c.id))
         return cls(
             version=version,
-            dated=dated,
-            keys=[(c.origin_month, c.origin_day) for c in dated],
-            year_only=sorted((c for c in values if c.origin_month is None), key=lambda c: c.id),
+            all=Arrays(dated, [(c.origin_month, c.origin_day) for c in dated],
+                       sorted((c for c in values if c.origin_month is None),
+                              key=lambda c: c.id)),
             observed=[c for c in values if c.observances],
             search={c.id: " | ".join(fold(t) for t in (c.title, *c.aliases)) for c in values},
         )
 
-    def _slice(self, start: date, end: date) -> list[Commemoration]:
-        """Day-precision commemorations whose anniversary in start.year lies in [start, end]
-        (both in one calendar year)."""
-        lo = bisect_left(self.keys, (start.month, start.day))
-        hi = bisect_right(self.keys, (end.month, end.day))
-        if not calendar_module.isleap(start.year) and start <= date(start.year, 2, 28) <= end:
-            hi = max(hi, bisect_right(self.keys, (2, 29)))  # 29/2 is observed on 28/2
-        found = self.dated[lo:hi]
-        if not calendar_module.isleap(start.year) and start <= date(start.year, 2, 28) <= end:
-            # 28/2 and 29/2 origins share 28/2 this year: order that day by id, as the engine.
-            first = bisect_left(self.keys, (2, 28), lo, hi) - lo
-            last = bisect_right(self.keys, (2, 29), lo, hi) - lo
-            found[first:last] = sorted(found[first:last], key=lambda c: c.id)
+    def subset(self, key: Subset) -> Arrays:
+        categories, designated, residue = key
+        if not categories and not designated and residue is None:
+            return self.all
+        found = self._subsets.get(key)
+        if found is None:
+            chosen = set(categories)
+            found = self.all.where(lambda c: (not chosen or c.category in chosen)
+                                   and (not designated or bool(c.designated_years))
+                                   and (residue is None or c.origin_year % 5 == residue))
+            self._subsets[key] = found
+            while len(self._subsets) > MAX_SUBSETS:
+                self._subsets.popitem(last=False)
         return found
 
-    def candidates(self, start: date, end: date, include_undated: bool = True
-                   ) -> Iterator[Candidate]:
-        """(commemoration, year) in date order, undated ones after their year's dated ones.
+    def candidates(self, start: date, end: date, *, categories: tuple[str, ...] = (),
+                   designated: bool = False, round_only: bool = False,
+                   include_undated: bool = True) -> Iterator[Candidate]:
+        """(commemoration, year) in date order, undated ones after their year's dated ones;
+        only those the given filters could accept (the caller's own test still decides).
         Year-precision ones without a chosen day are yielded for every year the range
         touches, as the engine does."""
         for year in range(start.year, end.year + 1):
+            arrays = self.subset((categories, designated, year % 5 if round_only else None))
             s, e = max(start, date(year, 1, 1)), min(end, date(year, 12, 31))
             chosen_days = {c.id: day for c in self.observed
                            if (day := c.observed_on(year)) is not None and c.origin_year < year}
-            ordinary = [(c, year) for c in self._slice(s, e)
+            ordinary = [(c, year) for c in arrays.slice(s, e)
                         if c.origin_year < year and c.id not in chosen_days]
             chosen = sorted(((day, c.id, c) for c in self.observed
                              if (day := chosen_days.get(c.id)) is not None and s <= day <= e))
@@ -88,7 +128,7 @@ class Snapshot:
             else:
                 yield from ordinary
             if include_undated:
-                for c in self.year_only:
+                for c in arrays.year_only:
                     if c.origin_year < year and c.id not in chosen_days:
                         yield (c, year)
 
@@ -120,17 +160,26 @@ class ListingIndex:
             current = self._snapshot
             if current is None or current.version != version:
                 with self.database.session() as session:
-                    current = Snapshot.build(version, all_values(session))
+                    values = all_values(session)
+                current = Snapshot.build(version, values)
                 self._snapshot = current
+                # The snapshot lives until the data changes: move it out of the cyclic
+                # collector's reach, whose full passes over 20,000 commemorations were the
+                # slow tail of listing requests. (The previous snapshot, unfrozen first,
+                # is collected normally.)
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
         return current
 
     def page(self, start: date, end: date,
              keep: Callable[[Candidate, Snapshot], bool] | None,
-             offset: int, limit: int) -> tuple[list[Occurrence], int]:
+             offset: int, limit: int, **prefilter) -> tuple[list[Occurrence], int]:
         """The page [offset, offset+limit) of the candidates `keep` accepts (all, when None),
-        and how many there are."""
+        and how many there are. `prefilter` (categories, designated, round_only) narrows the
+        candidates through cached subsets before `keep` sees them."""
         snap = self.snapshot()
-        candidates = snap.candidates(start, end)
+        candidates = snap.candidates(start, end, **prefilter)
         if keep is not None:
             candidates = (c for c in candidates if keep(c, snap))
         total = 0

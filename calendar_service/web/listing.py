@@ -156,4 +156,6 @@ class Listing:
     def run(self, index: ListingIndex) -> tuple[list[Occurrence], int]:
         """(this page's occurrences, total matching), from the in-memory index."""
         return index.page(self.start, self.end, self.keep if self.filtered else None,
-                          (self.page - 1) * self.per_page, self.per_page)
+                          (self.page - 1) * self.per_page, self.per_page,
+                          categories=self.categories, designated=self.designated,
+                          round_only=self.round_only)
