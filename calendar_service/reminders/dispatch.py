@@ -9,12 +9,14 @@ one message in flight — with the same Message-ID, which mail clients collapse.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import requests
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import String, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrence_in
@@ -42,6 +44,7 @@ from .tokens import make_token
 from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 
 BATCH = 200
+QUEUE = 2  # rendered messages waiting for the sender: enough to overlap, few to re-claim
 STALE_CLAIM = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(minutes=5)
@@ -119,21 +122,28 @@ class _Context:
         self._stored: dict[str, StoredCommemoration | None] = {}
         self._ics: dict[tuple[str, int], bytes] = {}
         self._upcoming: list[Occurrence] | None = None
+        self._upcoming_for: dict[tuple[str, int], list[Occurrence]] = {}
 
-    def stored(self, session: Session, ident: str) -> StoredCommemoration | None:
-        if ident not in self._stored:
+    def prefetch(self, session: Session, idents: set[str]) -> None:
+        """Read, once per run, what a batch's messages need from the store."""
+        for ident in idents - self._stored.keys():
             row = session.get(CommemorationRow, ident)
             self._stored[ident] = None if row is None else to_stored(row)
-        return self._stored[ident]
-
-    def upcoming(self, session: Session, occ: Occurrence) -> list[Occurrence]:
         if self._upcoming is None:
             self._upcoming = occurrences_between(session, self.today,
                                                  self.today + timedelta(days=30),
                                                  include_undated=False)
-        horizon = self.today + timedelta(days=30)
-        return [o for o in self._upcoming
-                if o.date and o.date <= horizon and (o.id, o.year) != (occ.id, occ.year)]
+
+    def cached(self, ident: str) -> StoredCommemoration | None:
+        return self._stored.get(ident)
+
+    def upcoming_for(self, occ: Occurrence) -> list[Occurrence]:
+        """The other commemorations of the next 30 days."""
+        key = (occ.id, occ.year)
+        if key not in self._upcoming_for:
+            self._upcoming_for[key] = [o for o in self._upcoming or ()
+                                       if (o.id, o.year) != key]
+        return self._upcoming_for[key]
 
     def ics(self, occ: Occurrence, stored: StoredCommemoration) -> bytes:
         """The occurrence's .ics, base64-encoded once for all its recipients."""
@@ -201,47 +211,142 @@ def _load(session: Session, ids: list[int]) -> list[_Claimed]:
     return [_Claimed(*row[:11], receives=bool(row[11]) and row[12] is not None) for row in rows]
 
 
+# One compiled statement records every outcome: NULL keeps a column as it was.
+RECORD = (
+    update(DeliveryRow)
+    .where(DeliveryRow.id == bindparam("did"))
+    .values(
+        status=bindparam("status"),
+        last_error=bindparam("last_error"),
+        next_attempt_at=func.coalesce(bindparam("next_at", type_=UTCDateTime()),
+                                      DeliveryRow.next_attempt_at),
+        sent_at=func.coalesce(bindparam("sent_at", type_=UTCDateTime()), DeliveryRow.sent_at),
+        message_id=func.coalesce(bindparam("mid", type_=String()), DeliveryRow.message_id),
+    )
+)
+
+
+@dataclass
+class _Job:
+    """One claimed delivery, rendered and ready; `send` is None when it is to be skipped."""
+
+    id: int
+    label: str
+    channel: str
+    attempts: int
+    send: Callable | None
+    message_id: str | None = None
+    skip_reason: str | None = None
+
+
+class _Sender(threading.Thread):
+    """Sends and records, one job at a time, while the dispatcher renders the next ones.
+
+    The sender owns the SMTP connection and writes each result in its own commit right after
+    the send, so a crash still repeats at most the one message in flight; jobs waiting in the
+    (small) queue are only claimed, not sent, and are released as stale and sent later.
+    """
+
+    def __init__(self, services: Services, transport, now: datetime,
+                 report: DispatchReport) -> None:
+        super().__init__(name="reminder-sender", daemon=True)
+        self.engine = services.database.engine
+        self.transport = transport
+        self.now = now
+        self.report = report
+        self.jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=QUEUE)
+        self.error: BaseException | None = None
+
+    def put(self, job: _Job | None) -> None:
+        while True:
+            if self.error is not None or not self.is_alive():
+                raise RuntimeError("the reminder sender stopped") from self.error
+            try:
+                self.jobs.put(job, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        if self.is_alive():
+            self.put(None)
+            self.join()
+        if self.error is not None:
+            raise self.error
+
+    def run(self) -> None:
+        try:
+            with self.transport.connect() as mail, requests.Session() as http, \
+                    self.engine.connect() as conn:
+                while (job := self.jobs.get()) is not None:
+                    outcome = self._perform(job, mail, http)
+                    conn.execute(RECORD, {"did": job.id, "next_at": None, "sent_at": None,
+                                          "mid": None, **outcome})
+                    conn.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported to the dispatcher
+            self.error = exc
+            while True:  # unblock a dispatcher waiting to put
+                try:
+                    self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+
+    def _perform(self, job: _Job, mail, http) -> dict:
+        report = self.report
+        if job.send is None:
+            report.skipped.append(f"{job.label} ({job.skip_reason})")
+            return {"status": SKIPPED, "last_error": job.skip_reason}
+        try:
+            job.send(mail, http)
+        except TemporaryFailure as exc:
+            error = str(exc)[:1000]
+            if job.attempts >= MAX_ATTEMPTS:
+                report.failed.append(f"{job.label} ({error}; gave up after {job.attempts} tries)")
+                return {"status": FAILED, "last_error": error}
+            report.retrying.append(f"{job.label} ({error})")
+            return {"status": PENDING, "last_error": error,
+                    "next_at": self.now + backoff(job.attempts)}
+        except PermanentFailure as exc:
+            error = str(exc)[:1000]
+            report.failed.append(f"{job.label} ({error})")
+            return {"status": FAILED, "last_error": error}
+        report.sent.append(job.label)
+        return {"status": SENT, "last_error": None, "sent_at": self.now, "mid": job.message_id}
+
+
 def dispatch(services: Services, now: datetime, *, batch: int = BATCH,
              max_batches: int | None = None) -> DispatchReport:
     report = DispatchReport()
-    transport = transport_from_url(services.settings.mail_url)
     ctx = _Context(services, now)
-    http = requests.Session()
-    engine = services.database.engine
     with services.database.session() as session:
         release_stale(session, now)
+    sender = _Sender(services, transport_from_url(services.settings.mail_url), now, report)
+    sender.start()
     batches = 0
     try:
-        with transport.connect() as mail:
-            while max_batches is None or batches < max_batches:
-                with services.database.session() as session:
-                    ids = claim(session, now, batch)
-                    claimed = _load(session, ids) if ids else []
-                if not ids:
-                    break
-                batches += 1
-                for d in claimed:
-                    outcome = _deliver_one(d, ctx, mail, http, report)
-                    # One short transaction per result: a crash repeats at most this one.
-                    with engine.begin() as conn:
-                        conn.execute(update(DeliveryRow).where(DeliveryRow.id == d.id)
-                                     .values(**outcome))
+        while max_batches is None or batches < max_batches:
+            with services.database.session() as session:
+                ids = claim(session, now, batch)
+                claimed = _load(session, ids) if ids else []
+                ctx.prefetch(session, {d.commemoration_id for d in claimed})
+            if not ids:
+                break
+            batches += 1
+            for d in claimed:
+                sender.put(_prepare(d, ctx))
     finally:
-        http.close()
+        sender.close()
     return report
 
 
-def _deliver_one(d: _Claimed, ctx: _Context, mail, http, report: DispatchReport) -> dict:
-    """Send one delivery; return the columns that record what happened."""
+def _prepare(d: _Claimed, ctx: _Context) -> _Job:
+    """Check that the delivery still holds, and render it (in the dispatcher's thread)."""
     settings = ctx.services.settings
     label = f"{d.commemoration_id} {d.year} −{d.lead_days}d {d.channel} → {d.email}"
-    with ctx.services.database.session() as session:
-        stored = ctx.stored(session, d.commemoration_id)
-        occ, reason = _still_valid(d, stored, ctx.today)
-        upcoming = ctx.upcoming(session, occ) if occ is not None else []
+    stored = ctx.cached(d.commemoration_id)
+    occ, reason = _still_valid(d, stored, ctx.today)
     if occ is None:
-        report.skipped.append(f"{label} ({reason})")
-        return {"status": SKIPPED, "last_error": reason}
+        return _Job(d.id, label, d.channel, d.attempts, None, skip_reason=reason)
     assert occ.date is not None and stored is not None
     token = make_token(settings.secret_key, UNSUBSCRIBE, d.subscriber_id, d.email)
     reminder = Reminder(
@@ -251,34 +356,21 @@ def _deliver_one(d: _Claimed, ctx: _Context, mail, http, report: DispatchReport)
         recipient_name=d.name,
         event_url=ctx.site.event_url(occ.id),
         unsubscribe_url=f"{settings.base_url}/unsubscribe/{token}",
-        upcoming=upcoming,
+        upcoming=ctx.upcoming_for(occ),
         message_id=message_id(d.commemoration_id, d.year, d.occurrence_date, d.lead_days,
                               d.channel, d.email, ctx.site.host),
     )
-    try:
-        if d.channel == EMAIL:
-            mail.send(build_email(reminder, sender=settings.mail_from, sent_at=ctx.now,
-                                  ics_b64=ctx.ics(occ, stored)))
-        elif d.channel == WEBHOOK and d.webhook_url:
-            webhook.post(http, d.webhook_url, chat_text(reminder))
-        else:
-            report.skipped.append(f"{label} (no webhook)")
-            return {"status": SKIPPED, "last_error": "no webhook configured any more"}
-    except TemporaryFailure as exc:
-        error = str(exc)[:1000]
-        if d.attempts >= MAX_ATTEMPTS:
-            report.failed.append(f"{label} ({error}; gave up after {d.attempts} tries)")
-            return {"status": FAILED, "last_error": error}
-        report.retrying.append(f"{label} ({error})")
-        return {"status": PENDING, "last_error": error,
-                "next_attempt_at": ctx.now + backoff(d.attempts)}
-    except PermanentFailure as exc:
-        error = str(exc)[:1000]
-        report.failed.append(f"{label} ({error})")
-        return {"status": FAILED, "last_error": error}
-    report.sent.append(label)
-    return {"status": SENT, "sent_at": ctx.now, "message_id": reminder.message_id,
-            "last_error": None}
+    if d.channel == EMAIL:
+        outgoing = build_email(reminder, sender=settings.mail_from, sent_at=ctx.now,
+                               ics_b64=ctx.ics(occ, stored))
+        send = lambda mail, http: mail.send(outgoing)  # noqa: E731
+    elif d.channel == WEBHOOK and d.webhook_url:
+        url, text = d.webhook_url, chat_text(reminder)
+        send = lambda mail, http: webhook.post(http, url, text)  # noqa: E731
+    else:
+        return _Job(d.id, label, d.channel, d.attempts, None,
+                    skip_reason="no webhook configured any more")
+    return _Job(d.id, label, d.channel, d.attempts, send, message_id=reminder.message_id)
 
 
 def iter_pending(session: Session, now: datetime) -> Iterator[DeliveryRow]:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.header import Header
+from functools import lru_cache
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 
@@ -84,6 +85,11 @@ def _b64(data: bytes) -> bytes:
     return base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
+@lru_cache(maxsize=512)  # every recipient of an occurrence shares its subject
+def _encoded(text: str) -> str:
+    return Header(text, "utf-8").encode(linesep="\r\n")
+
+
 def encoded_attachment(ics: bytes) -> bytes:
     """The .ics part's base64, identical for every recipient of an occurrence: cache it."""
     return _b64(ics)
@@ -106,7 +112,7 @@ def build_email(r: Reminder, *, sender: str, sent_at: datetime, ics_b64: bytes) 
     filename = f"{occ.id}-{occ.year}.ics"
     recipient = header_safe(r.recipient_email)
     headers = [
-        ("Subject", Header(subject(occ, r.days_left), "utf-8").encode(linesep="\r\n")),
+        ("Subject", _encoded(subject(occ, r.days_left))),
         ("From", header_safe(sender)),
         ("To", formataddr((header_safe(r.recipient_name or ""), recipient), charset="utf-8")),
         ("Date", format_datetime(sent_at)),

@@ -32,6 +32,7 @@ from .models import (
     SubscriberRow,
 )
 
+CHUNK = 2000  # subscribers planned together
 SUPERSEDED = "superseded by a nearer reminder of the same occurrence"
 MISSED = "missed while the service was down; a nearer reminder was sent instead"
 
@@ -110,7 +111,7 @@ def _rows(occs: list[Occurrence], people: list[Recipient], as_of: datetime, send
                     }
 
 
-def _insert_new(session: Session, rows: list[dict]) -> list[dict]:
+def _insert_new(session: Session, rows: list[dict], subscriber_ids: list[int]) -> list[dict]:
     """Insert rows whose key is new; ON CONFLICT DO NOTHING settles races with another
     planner. Returns the rows this call inserted."""
     if not rows:
@@ -119,6 +120,7 @@ def _insert_new(session: Session, rows: list[dict]) -> list[dict]:
            DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel)
     occurrences_keys = {(r["commemoration_id"], r["year"]) for r in rows}
     existing = set(session.execute(select(*key).where(
+        DeliveryRow.subscriber_id.in_(subscriber_ids),
         tuple_(DeliveryRow.commemoration_id, DeliveryRow.year).in_(list(occurrences_keys)))))
     fresh = [r for r in rows if (r["subscriber_id"], r["commemoration_id"], r["year"],
                                  r["occurrence_date"], r["lead_days"], r["channel"])
@@ -129,7 +131,10 @@ def _insert_new(session: Session, rows: list[dict]) -> list[dict]:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(DeliveryRow).on_conflict_do_nothing(
         index_elements=["subscriber_id", "commemoration_id", "year", "occurrence_date",
-                        "lead_days", "channel"])
+                        "lead_days", "channel"]).execution_options(
+        # Pending and skipped rows differ in which values are None; without this SQLAlchemy
+        # splits the batch by that shape into one statement per run of rows.
+        render_nulls=True)
     for start in range(0, len(fresh), 5000):
         session.execute(statement, fresh[start:start + 5000])
     return fresh
@@ -162,14 +167,18 @@ def plan(session: Session, as_of: datetime, send_time: time, tz: tzinfo, *,
     occs = occurrences_between(session, today, today + timedelta(days=MAX_LEAD_DAYS),
                                include_undated=False)
     people = recipients(session)
-    rows = list(_rows(occs, people, as_of, send_time, tz))
-    if dry_run:
-        report.due = [(r["subscriber_id"], r["commemoration_id"], r["year"],
-                       r["occurrence_date"], r["lead_days"], r["channel"])
-                      for r in rows if r["status"] == PENDING]
-        return report
-    inserted = _insert_new(session, rows)
-    report.planned = sum(1 for r in inserted if r["status"] == PENDING)
-    report.skipped = sum(1 for r in inserted if r["status"] == SKIPPED)
-    report.skipped += _skip_superseded(session, as_of)
+    # Subscribers in chunks: memory stays flat however many there are.
+    for start in range(0, len(people), CHUNK):
+        chunk = people[start:start + CHUNK]
+        rows = list(_rows(occs, chunk, as_of, send_time, tz))
+        if dry_run:
+            report.due += [(r["subscriber_id"], r["commemoration_id"], r["year"],
+                            r["occurrence_date"], r["lead_days"], r["channel"])
+                           for r in rows if r["status"] == PENDING]
+            continue
+        inserted = _insert_new(session, rows, [p.id for p in chunk])
+        report.planned += sum(1 for r in inserted if r["status"] == PENDING)
+        report.skipped += sum(1 for r in inserted if r["status"] == SKIPPED)
+    if not dry_run:
+        report.skipped += _skip_superseded(session, as_of)
     return report

@@ -6,9 +6,12 @@ forged, and cannot be replayed for another address (a changed address no longer 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 
+@lru_cache(maxsize=16)  # building one costs more than signing with it
 def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=f"calendar-service:{purpose}")
 
