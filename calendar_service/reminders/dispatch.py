@@ -226,6 +226,45 @@ RECORD = (
 )
 
 
+class _Recorder:
+    """Writes one result and commits, on one connection held for the whole run.
+
+    The statement is RECORD compiled once for the dialect and run on the driver's cursor:
+    at hundreds of messages a second, SQLAlchemy's per-call overhead was a third of the
+    sender's time. Values go through each column type's own bind processing (UTC datetimes).
+    """
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> _Recorder:
+        dialect = self.engine.dialect
+        compiled = RECORD.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = bool(compiled.positional)
+        self.names = list(compiled.positiontup if self.positional else compiled.binds)
+        moment = UTCDateTime().bind_processor(dialect)
+        self.process = {name: moment if name in ("next_at", "sent_at") else None
+                        for name in self.names}
+        self.connection = self.engine.raw_connection()
+        return self
+
+    def __call__(self, delivery_id: int, outcome: dict) -> None:
+        values = {"did": delivery_id, "next_at": None, "sent_at": None, "mid": None, **outcome}
+        params = {name: (fn(values[name]) if (fn := self.process[name]) and values[name]
+                         is not None else values[name]) for name in self.names}
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(self.sql, [params[n] for n in self.names] if self.positional
+                           else params)
+        finally:
+            cursor.close()
+        self.connection.commit()
+
+    def __exit__(self, *exc) -> None:
+        self.connection.close()
+
+
 @dataclass
 class _Job:
     """One claimed delivery, rendered and ready; `send` is None when it is to be skipped."""
@@ -277,12 +316,9 @@ class _Sender(threading.Thread):
     def run(self) -> None:
         try:
             with self.transport.connect() as mail, requests.Session() as http, \
-                    self.engine.connect() as conn:
+                    _Recorder(self.engine) as record:
                 while (job := self.jobs.get()) is not None:
-                    outcome = self._perform(job, mail, http)
-                    conn.execute(RECORD, {"did": job.id, "next_at": None, "sent_at": None,
-                                          "mid": None, **outcome})
-                    conn.commit()
+                    record(job.id, self._perform(job, mail, http))
         except BaseException as exc:  # noqa: BLE001 - reported to the dispatcher
             self.error = exc
             while True:  # unblock a dispatcher waiting to put
