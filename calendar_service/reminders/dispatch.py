@@ -10,6 +10,7 @@ one message in flight — with the same Message-ID, which mail clients collapse.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from .tokens import make_token
 from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 
 BATCH = 200
+SWITCH_INTERVAL = 0.0002  # seconds; see dispatch()
 QUEUE = 2  # rendered messages waiting for the sender: enough to overlap, few to re-claim
 STALE_CLAIM = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
@@ -357,6 +359,10 @@ def dispatch(services: Services, now: datetime, *, batch: int = BATCH,
     with services.database.session() as session:
         release_stale(session, now)
     sender = _Sender(services, transport_from_url(services.settings.mail_url), now, report)
+    # The sender wakes for each server reply while this thread renders; with Python's default
+    # 5 ms switch interval it would wait for the GIL longer than the reply took to come.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     sender.start()
     batches = 0
     try:
@@ -371,7 +377,10 @@ def dispatch(services: Services, now: datetime, *, batch: int = BATCH,
             for d in claimed:
                 sender.put(_prepare(d, ctx))
     finally:
-        sender.close()
+        try:
+            sender.close()
+        finally:
+            sys.setswitchinterval(interval)
     return report
 
 
