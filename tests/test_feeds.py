@@ -284,3 +284,37 @@ def test_khal_imports_the_feed(client, tmp_path):
     lines = [line for line in listed.stdout.splitlines() if "|" in line]
     assert lines == ["2024-05-07|2024-05-07|"
                      "Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/1954 – 07/5/2024)"]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("encoding", [None, "gzip", "gzip, deflate, br", "br"])
+@pytest.mark.parametrize("tag", [None, "plain", "gzip", "weak", "other"])
+def test_the_fast_path_answers_exactly_as_flask(app, method, encoding, tag):
+    """feeds/fast.py serves GET /calendar.ics without Flask: same status, headers, body."""
+    from werkzeug.test import Client
+
+    fast = Client(app.wsgi_app)
+    flask = Client(app.wsgi_app.app)
+    etag = flask.get("/calendar.ics").headers["ETag"].strip('"')
+    headers = {}
+    if encoding:
+        headers["Accept-Encoding"] = encoding
+    if tag:
+        headers["If-None-Match"] = {"plain": f'"{etag}"', "gzip": f'"{etag}-gzip"',
+                                    "weak": f'W/"{etag}"', "other": '"nope"'}[tag]
+    a = fast.open("/calendar.ics", method=method, headers=headers)
+    b = flask.open("/calendar.ics", method=method, headers=headers)
+    assert (a.status, sorted(a.headers.items()), a.data) == \
+        (b.status, sorted(b.headers.items()), b.data)
+    assert a.status_code == (304 if tag in ("plain", "gzip", "weak") else 200)
+
+
+def test_the_feed_cache_is_bounded_by_size(loaded):
+    from calendar_service.feeds.query import FeedQuery
+    from calendar_service.feeds.service import FeedCache
+
+    cache = FeedCache(loaded, max_bytes=1)  # every feed is bigger: keep only the newest
+    first = cache.get(FeedQuery(year=2024))
+    cache.get(FeedQuery(year=2025))
+    assert len(cache._entries) == 1
+    assert cache.get(FeedQuery(year=2024)) is not first  # evicted, built again

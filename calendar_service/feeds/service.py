@@ -50,9 +50,11 @@ class FeedCache:
     """A small LRU of rendered feeds, valid for one store data version."""
 
     def __init__(self, services: Services, max_entries: int = 64,
-                 watch: VersionWatch | None = None) -> None:
+                 watch: VersionWatch | None = None, max_bytes: int = 256 * 2**20) -> None:
         self.services = services
         self.max_entries = max_entries
+        # Bounded by size too: a 10,000-commemoration feed is ~29 MB with its gzip copy.
+        self.max_bytes = max_bytes
         self.watch = watch or VersionWatch(services.database,
                                            services.settings.feed_version_check_seconds)
         self._entries: OrderedDict[tuple, tuple[int, RenderedFeed]] = OrderedDict()
@@ -89,7 +91,10 @@ class FeedCache:
             with self._lock:
                 self._entries[key] = (version, feed)
                 self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
+                while len(self._entries) > 1 and (
+                        len(self._entries) > self.max_entries
+                        or sum(len(f.body) + len(f.gzipped)
+                               for _, f in self._entries.values()) > self.max_bytes):
                     old_key, _ = self._entries.popitem(last=False)
                     self._build_locks.pop(old_key, None)
             return feed

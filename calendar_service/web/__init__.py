@@ -35,6 +35,7 @@ def create_app(services: Services | None = None) -> Flask:
     from ..admin import routes as admin
     from ..api import routes as api
     from ..feeds import routes as feeds
+    from ..feeds.fast import FeedFastPath
     from ..feeds.service import FeedCache
     from ..reminders import routes as reminders
     from ..store.state import VersionWatch
@@ -49,6 +50,9 @@ def create_app(services: Services | None = None) -> Flask:
     filters.register(app)
     for blueprint in (health.bp, home.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp):
         app.register_blueprint(blueprint)
+
+    # The feed's hottest request skips Flask entirely (see feeds/fast.py).
+    app.wsgi_app = FeedFastPath(app.wsgi_app, app.extensions["feed_cache"])
 
     @app.context_processor
     def _globals():
