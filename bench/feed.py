@@ -86,25 +86,9 @@ SECOND_SYNC = datetime(2024, 6, 1, 3, 0, tzinfo=timezone.utc)
 CANCELLED_SHARE = 0.01
 UPDATED_SHARE = 0.02
 
-KINDS = (
-    ("Chiến thắng", "victory"),
-    ("Ngày giải phóng", "historic-event"),
-    ("Khởi nghĩa", "historic-event"),
-    ("Ngày thành lập Đảng bộ", "founding"),
-    ("Ngày thành lập Hội Liên hiệp Phụ nữ", "founding"),
-    ("Ngày hội truyền thống", "national-day"),
-    ("Ngày sinh đồng chí", "birth-anniversary"),
-)
-PLACES = (
-    "Điện Biên Phủ", "Quảng Nam", "Tam Kỳ", "Hội An", "Núi Thành", "Đại Lộc", "Thượng Đức",
-    "Duy Xuyên", "Tiên Phước", "Bắc Trà My", "Nông Sơn", "Phú Ninh", "Thăng Bình", "Quế Sơn",
-    "Hiệp Đức", "Phước Sơn", "Nam Giang", "Đông Giang", "Tây Giang", "Điện Bàn",
-)
-PEOPLE = (
-    "Trần Phú", "Phan Châu Trinh", "Huỳnh Thúc Kháng", "Trần Cao Vân", "Nguyễn Duy Hiệu",
-    "Phan Bội Châu", "Lê Đình Dương", "Hoàng Diệu", "Võ Chí Công", "Phạm Văn Đồng",
-    "Nguyễn Văn Trỗi", "Lê Văn Tám", "Trần Thị Lý", "Nguyễn Thị Thứ",
-)
+# The same vocabulary as bench/engine.py's synthetic catalogue.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine import KINDS, PEOPLE, PLACES  # noqa: E402
 
 
 # --- Tools -------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.header import Header
-from functools import lru_cache
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape

@@ -15,8 +15,8 @@ import gc
 import heapq
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 

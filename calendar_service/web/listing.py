@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, timedelta
-
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..anniversaries import Occurrence
