@@ -249,7 +249,24 @@ class _Recorder:
         self.process = {name: moment if name in ("next_at", "sent_at") else None
                         for name in self.names}
         self.connection = self.engine.raw_connection()
+        self.postgres = dialect.name == "postgresql"
+        if self.postgres:
+            # Results are committed one by one so that a crash of *this process* repeats at
+            # most the message in flight; the commits need not wait for PostgreSQL's disk
+            # flush for that (it costs 0.4–0.6 ms a message). Only a crash of the database
+            # server itself could lose the last fraction of a second of results: those
+            # messages would be sent again, with the same Message-ID. Reset before the
+            # connection goes back to the pool.
+            self._run("SET synchronous_commit = off")
         return self
+
+    def _run(self, sql: str) -> None:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+        self.connection.commit()
 
     def __call__(self, delivery_id: int, outcome: dict) -> None:
         values = {"did": delivery_id, "next_at": None, "sent_at": None, "mid": None, **outcome}
@@ -264,7 +281,11 @@ class _Recorder:
         self.connection.commit()
 
     def __exit__(self, *exc) -> None:
-        self.connection.close()
+        try:
+            if self.postgres:
+                self._run("RESET synchronous_commit")
+        finally:
+            self.connection.close()
 
 
 @dataclass
