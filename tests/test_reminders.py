@@ -461,3 +461,19 @@ def test_dry_run_sends_and_records_nothing(svc, sink):
 def test_remind_rejects_a_bad_moment(svc):
     result = Cli(svc)("remind", "--as-of", "30/04/2024")
     assert result.exit_code == 1 and "ISO 8601" in result.stderr
+
+
+def test_the_sender_leaves_postgresql_connections_as_it_found_them(pg_url, tmp_path, clock,
+                                                                   sink):
+    from sqlalchemy import text
+
+    from calendar_service.store.migrate import upgrade
+
+    database = Database(pg_url, pool_size=1, max_overflow=0)  # one connection, reused
+    upgrade(database.engine)
+    services = make_services(database, pg_url, tmp_path, clock, sink.url)
+    add(services, "editor@example.org", categories=["victory"])
+    assert len(run_tick(services, at("2024-04-30")).dispatch.sent) == 1
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+    database.dispose()
