@@ -469,11 +469,12 @@ def test_the_sender_leaves_postgresql_connections_as_it_found_them(pg_url, tmp_p
 
     from calendar_service.store.migrate import upgrade
 
-    database = Database(pg_url, pool_size=1, max_overflow=0)  # one connection, reused
+    database = Database(pg_url, pool_size=2, max_overflow=0)  # the dispatcher's two, reused
     upgrade(database.engine)
     services = make_services(database, pg_url, tmp_path, clock, sink.url)
     add(services, "editor@example.org", categories=["victory"])
     assert len(run_tick(services, at("2024-04-30")).dispatch.sent) == 1
-    with database.engine.connect() as conn:
-        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+    with database.engine.connect() as one, database.engine.connect() as two:
+        for conn in (one, two):
+            assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
     database.dispose()
