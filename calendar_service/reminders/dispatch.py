@@ -258,6 +258,9 @@ class _Recorder:
             # messages would be sent again, with the same Message-ID. Reset before the
             # connection goes back to the pool.
             self._run("SET synchronous_commit = off")
+            # Each UPDATE is its own transaction anyway: autocommit saves the COMMIT's
+            # round trip.
+            self.connection.driver_connection.autocommit = True
         return self
 
     def _run(self, sql: str) -> None:
@@ -278,11 +281,13 @@ class _Recorder:
                            else params)
         finally:
             cursor.close()
-        self.connection.commit()
+        if not self.postgres:
+            self.connection.commit()
 
     def __exit__(self, *exc) -> None:
         try:
             if self.postgres:
+                self.connection.driver_connection.autocommit = False
                 self._run("RESET synchronous_commit")
         finally:
             self.connection.close()
