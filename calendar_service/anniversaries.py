@@ -150,6 +150,16 @@ def occurrences(
     return found
 
 
+def next_dated_occurrence(c: Commemoration, as_of: date, years: int = 6) -> Occurrence | None:
+    """The first occurrence with a day, on or after `as_of`, within `years` years (a
+    year-only commemoration may have no chosen day for a while)."""
+    for year in range(as_of.year, as_of.year + years):
+        occ = occurrence_in(c, year)
+        if occ is not None and occ.date is not None and occ.date >= as_of:
+            return occ
+    return None
+
+
 def next_occurrence(c: Commemoration, as_of: date) -> Occurrence | None:
     """The first occurrence on or after `as_of` (the current year's if undated)."""
     for year in range(max(as_of.year, c.origin_year + 1), as_of.year + 2):

@@ -208,13 +208,15 @@ def feed(ctx: click.Context, year: int | None, categories: tuple[str, ...], desi
     from sqlalchemy.exc import SQLAlchemyError
 
     from .feeds.query import FeedQuery
-    from .feeds.service import FeedCache, render
+    from .feeds.service import render
 
     services = _services(ctx)
+    s = services.settings
     query = FeedQuery(categories=tuple(sorted(set(categories))), year=year,
                       designated=designated, round_only=round_only, alarm_days=alarm)
     try:
-        rendered = render(services, query, FeedCache(services).window(query))
+        rendered = render(services, query, query.window(
+            today(services.clock), s.feed_past_days, s.feed_future_days))
     except SQLAlchemyError as exc:
         _fail(f"error: cannot read the database: {str(exc.__cause__ or exc).splitlines()[0]}")
     if output_path is None:

@@ -20,8 +20,8 @@ def not_modified(request: Request, feed: RenderedFeed) -> bool:
     if "If-None-Match" in request.headers:
         tags = parse_etags(request.headers["If-None-Match"])
         # Weak comparison, as the RFC asks for If-None-Match; either encoding's tag matches.
-        return tags.star_tag or any(
-            tag.removesuffix("-gzip") == feed.etag for tag in (*tags._strong, *tags._weak))
+        return tags.star_tag or tags.contains_weak(feed.etag) \
+            or tags.contains_weak(f"{feed.etag}-gzip")
     since = parse_date(request.headers.get("If-Modified-Since"))
     if since is None:
         return False

@@ -38,6 +38,10 @@ class FeedSite:
     def event_url(self, ident: str) -> str:
         return f"{self.base_url}/events/{ident}"
 
+    @classmethod
+    def from_settings(cls, settings) -> FeedSite:
+        return cls(settings.base_url, settings.timezone, settings.feed_refresh)
+
 
 def uid_for(occ: Occurrence, host: str) -> str:
     """dien-bien-phu-1954-05-07.2024@host: the commemoration, its origin and the year."""
@@ -154,6 +158,12 @@ def build_calendar(items: Sequence[Item], query: FeedQuery, site: FeedSite,
         if occ.date is not None:
             cal.add_component(event_component(occ, stored, site, query.alarm_days))
     return cal.to_ical()
+
+
+def occurrence_calendar(occ: Occurrence, stored: StoredCommemoration, site: FeedSite) -> bytes:
+    """One occurrence as a calendar: "add to my calendar" and the e-mail attachment."""
+    assert occ.date is not None
+    return build_calendar([(occ, stored)], FeedQuery(year=occ.year), site, (occ.date, occ.date))
 
 
 def last_modified(items: Sequence[Item]) -> datetime:

@@ -87,10 +87,6 @@ class FeedQuery:
             return False
         return True
 
-    @property
-    def filtered(self) -> bool:
-        return bool(self.categories or self.designated or self.round_only)
-
     def slug(self) -> str:
         """A stable name for this selection: calendar UID and download file name."""
         parts = ["lich-ky-niem", *self.categories]

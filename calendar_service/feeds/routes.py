@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
 
-from ..anniversaries import occurrence_in
+from ..anniversaries import next_dated_occurrence
 from ..clock import today
 from ..store import get_commemoration
 from ..web.services import services
 from .http import feed_response
+from .ical import FeedSite, occurrence_calendar
 from .query import FeedQuery, FeedQueryError
-from .service import FeedCache, RenderedFeed
+from .service import FeedCache, rendered
 
 bp = Blueprint("feeds", __name__)
 
@@ -31,11 +32,6 @@ def calendar():
 @bp.get("/events/<ident>.ics")
 def event_download(ident: str):
     """The commemoration's next dated occurrence, for "add to my calendar"."""
-    import gzip
-    import hashlib
-
-    from .ical import FeedSite, build_calendar
-
     svc = services()
     with svc.database.session() as session:
         stored = get_commemoration(session, ident)
@@ -43,21 +39,11 @@ def event_download(ident: str):
         abort(404, description=f"Không có ngày kỷ niệm '{ident}'.")
     if stored.cancelled:
         abort(410, description=f"Ngày kỷ niệm '{ident}' đã bị hủy khỏi danh mục.")
-    start = today(svc.clock)
-    occ = None
-    for year in range(start.year, start.year + 6):
-        candidate = occurrence_in(stored.commemoration, year)
-        if candidate is not None and candidate.date is not None and candidate.date >= start:
-            occ = candidate
-            break
+    occ = next_dated_occurrence(stored.commemoration, today(svc.clock))
     if occ is None:
         abort(404, description="Chưa xác định ngày cho lần kỷ niệm tới.")
-    s = svc.settings
-    site = FeedSite(s.base_url, s.timezone, s.feed_refresh)
-    query = FeedQuery(year=occ.year)
-    body = build_calendar([(occ, stored)], query, site, (occ.date, occ.date))
-    feed = RenderedFeed(body, gzip.compress(body, mtime=0), hashlib.sha256(body).hexdigest()[:32],
-                        stored.updated_at, f"{ident}-{occ.year}.ics")
+    body = occurrence_calendar(occ, stored, FeedSite.from_settings(svc.settings))
+    feed = rendered(body, stored.updated_at, f"{ident}-{occ.year}.ics")
     response = feed_response(request, feed)
     response.headers["Content-Disposition"] = response.headers.get(
         "Content-Disposition", "").replace("inline", "attachment")

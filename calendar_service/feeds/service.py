@@ -27,23 +27,25 @@ class RenderedFeed:
     filename: str
 
 
-def render(services: Services, query: FeedQuery, window: tuple[date, date]) -> RenderedFeed:
-    """Build the feed from the store (no cache)."""
-    settings = services.settings
-    site = FeedSite(settings.base_url, settings.timezone, settings.feed_refresh)
-    with services.database.session() as session:
-        items = stored_occurrences_between(session, window[0], window[1],
-                                           include_cancelled=True)
-    items = [(o, s) for o, s in items if query.accepts(o)]
-    body = build_calendar(items, query, site, window)
+def rendered(body: bytes, modified: datetime, filename: str) -> RenderedFeed:
     return RenderedFeed(
         body=body,
         # mtime=0: the compressed bytes, like the plain ones, depend on the data alone.
         gzipped=gzip.compress(body, compresslevel=6, mtime=0),
         etag=hashlib.sha256(body).hexdigest()[:32],
-        last_modified=last_modified(items),
-        filename=f"{query.slug()}.ics",
+        last_modified=modified,
+        filename=filename,
     )
+
+
+def render(services: Services, query: FeedQuery, window: tuple[date, date]) -> RenderedFeed:
+    """Build the feed from the store (no cache)."""
+    with services.database.session() as session:
+        items = stored_occurrences_between(session, window[0], window[1],
+                                           include_cancelled=True)
+    items = [(o, s) for o, s in items if query.accepts(o)]
+    body = build_calendar(items, query, FeedSite.from_settings(services.settings), window)
+    return rendered(body, last_modified(items), f"{query.slug()}.ics")
 
 
 class FeedCache:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -22,9 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrence_in
 from ..app_context import Services
-from ..clock import today
-from ..feeds.ical import FeedSite, build_calendar
-from ..feeds.query import FeedQuery
+from ..feeds.ical import FeedSite, occurrence_calendar
 from ..store import occurrences_between
 from ..store.models import CommemorationRow, UTCDateTime
 from ..store.queries import StoredCommemoration, to_stored
@@ -118,9 +116,8 @@ class _Context:
     def __init__(self, services: Services, now: datetime) -> None:
         self.services = services
         self.now = now
-        self.today = today(_At(services, now))
-        s = services.settings
-        self.site = FeedSite(s.base_url, s.timezone, s.feed_refresh)
+        self.today = now.astimezone(services.settings.tz).date()
+        self.site = FeedSite.from_settings(services.settings)
         self._stored: dict[str, StoredCommemoration | None] = {}
         self._ics: dict[tuple[str, int], bytes] = {}
         self._upcoming: list[Occurrence] | None = None
@@ -152,20 +149,8 @@ class _Context:
         key = (occ.id, occ.year)
         if key not in self._ics:
             assert occ.date is not None
-            self._ics[key] = encoded_attachment(build_calendar(
-                [(occ, stored)], FeedQuery(year=occ.year), self.site, (occ.date, occ.date)))
+            self._ics[key] = encoded_attachment(occurrence_calendar(occ, stored, self.site))
         return self._ics[key]
-
-
-class _At:
-    """A clock frozen at the dispatch moment (for the local `today`)."""
-
-    def __init__(self, services: Services, now: datetime) -> None:
-        self.tz = services.clock.tz
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
 
 
 def _still_valid(delivery: _Claimed, stored: StoredCommemoration | None,
@@ -442,8 +427,3 @@ def _prepare(d: _Claimed, ctx: _Context) -> _Job:
         return _Job(d.id, label, d.channel, d.attempts, None,
                     skip_reason="no webhook configured any more")
     return _Job(d.id, label, d.channel, d.attempts, send, message_id=reminder.message_id)
-
-
-def iter_pending(session: Session, now: datetime) -> Iterator[DeliveryRow]:
-    yield from session.scalars(select(DeliveryRow).where(
-        DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= now))

@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .messages import Outgoing
@@ -28,14 +27,6 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """Will not succeed by retrying (5xx, invalid recipient)."""
-
-
-class Sender(Protocol):
-    def send(self, message: Outgoing) -> None: ...
-
-
-class Transport(Protocol):
-    def connect(self) -> contextmanager: ...  # yields a Sender
 
 
 def _classify(code: int, text: bytes | str) -> Exception:
