@@ -110,6 +110,21 @@ def loaded(services, events_2024):
     return services
 
 
+@pytest.fixture
+def app(loaded):
+    """The web app over the loaded store (exceptions propagate: testing mode)."""
+    from calendar_service.web import create_app
+
+    app = create_app(loaded)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
 class Cli:
     def __init__(self, services: Services) -> None:
         self.services = services

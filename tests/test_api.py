@@ -8,20 +8,6 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from calendar_service.web import create_app
-
-
-@pytest.fixture
-def app(loaded):
-    app = create_app(loaded)
-    app.testing = True
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
 
 def test_events_in_a_range(client):
     body = client.get("/api/events?from=2024-04-20&to=2024-05-31").get_json()

@@ -24,18 +24,6 @@ HOST = "127.0.0.1"
 DBP_UID = f"dien-bien-phu-1954-05-07.2024@{HOST}"
 
 
-@pytest.fixture
-def app(loaded):
-    app = create_app(loaded)
-    app.testing = True
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def get(client, url="/calendar.ics?year=2024", **headers):
     return client.get(url, headers=headers)
 

@@ -237,7 +237,7 @@ def test_the_email_message(svc, sink):
     assert event["DTSTART"].dt == date(2024, 5, 7)
 
 
-def test_message_id_is_deterministic(svc, sink, tmp_path):
+def test_message_id_is_deterministic():
     from calendar_service.reminders.messages import message_id
 
     first = message_id("dien-bien-phu", 2024, date(2024, 5, 7), 7, "email", "A@x.vn", "h")

@@ -15,12 +15,6 @@ from calendar_service.web import create_app
 from tests.conftest import EVENTS_2024, NOW
 
 
-@pytest.fixture
-def client(loaded):
-    app = create_app(loaded)
-    return app.test_client()
-
-
 def test_security_headers_on_every_kind_of_response(client):
     for path in ("/", "/year/2024", "/events/dien-bien-phu", "/subscribe", "/api/categories",
                  "/calendar.ics", "/nope", "/static/site.css"):

@@ -17,13 +17,6 @@ from calendar_service.web import create_app
 from tests.conftest import ROOT, make_settings
 
 
-@pytest.fixture
-def client(loaded):
-    app = create_app(loaded)
-    app.testing = True
-    return app.test_client()
-
-
 def test_healthz_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
