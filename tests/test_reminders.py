@@ -456,6 +456,9 @@ def test_dry_run_sends_and_records_nothing(svc, sink):
     assert result.exit_code == 0
     assert "would send: dien-bien-phu 2024 −7d email" in result.stdout
     assert sink.received == [] and deliveries(svc) == []
+    run_tick(svc, at("2024-04-30"))  # sent for real: a dry run now has nothing left
+    again = Cli(svc)("remind", "--as-of", "2024-04-30T08:00:00+07:00", "--dry-run")
+    assert "0 reminder(s) due" in again.stdout
 
 
 def test_remind_rejects_a_bad_moment(svc):

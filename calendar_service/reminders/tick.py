@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from ..app_context import Services
 from .dispatch import BATCH, DispatchReport, dispatch
@@ -20,6 +20,10 @@ class TickReport:
     would_send: list[str]
 
 
+KEY = (DeliveryRow.subscriber_id, DeliveryRow.commemoration_id, DeliveryRow.year,
+       DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel)
+
+
 def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool = False,
              batch: int = BATCH) -> TickReport:
     s = services.settings
@@ -27,12 +31,12 @@ def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool
     if dry_run:
         with services.database.sessions() as session:  # read only: never committed
             planned = plan(session, as_of, s.reminder_time, s.tz, dry_run=True)
-            existing = set(session.execute(select(
-                DeliveryRow.subscriber_id, DeliveryRow.commemoration_id, DeliveryRow.year,
-                DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel)))
-            waiting = set(session.execute(select(
-                DeliveryRow.subscriber_id, DeliveryRow.commemoration_id, DeliveryRow.year,
-                DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel).where(
+            occurrences = list({(c, y) for _, c, y, _, _, _ in planned.due})
+            # Only the rows of the occurrences now due, not the whole history.
+            existing = set(session.execute(select(*KEY).where(
+                tuple_(DeliveryRow.commemoration_id, DeliveryRow.year).in_(occurrences)))
+            ) if occurrences else set()
+            waiting = set(session.execute(select(*KEY).where(
                 DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= as_of)))
         due = [k for k in planned.due if k not in existing] + sorted(waiting)
         return TickReport(planned, None, [f"{c} {y} −{lead}d {ch} → subscriber {sid}"
