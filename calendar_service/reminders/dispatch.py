@@ -2,9 +2,11 @@
 
 Claiming moves rows from pending to sending in one statement (`FOR UPDATE SKIP LOCKED` on
 PostgreSQL, `UPDATE … RETURNING` on SQLite), so two dispatchers never take the same row. Each
-result is committed right after its send, so a crash loses nothing and repeats at most the
-one message in flight — with the same Message-ID, which mail clients collapse. A row left in
-"sending" by a crash is released after STALE_CLAIM and sent again.
+result is committed in its own transaction before the next message can be accepted: while
+the mail server reads the next message's MAIL FROM (so the commit adds no wait of its own),
+or at once when no message follows. A crash therefore loses nothing and repeats at most one
+message — with the same Message-ID, which mail clients collapse. A row left in "sending" by a
+crash is released after STALE_CLAIM and sent again.
 """
 
 from __future__ import annotations
@@ -294,9 +296,10 @@ class _Job:
 class _Sender(threading.Thread):
     """Sends and records, one job at a time, while the dispatcher renders the next ones.
 
-    The sender owns the SMTP connection and writes each result in its own commit right after
-    the send, so a crash still repeats at most the one message in flight; jobs waiting in the
-    (small) queue are only claimed, not sent, and are released as stale and sent later.
+    The sender owns the SMTP connection and writes each result in its own commit, at the
+    latest while the next message's envelope starts (see the module's docstring), so a crash
+    still repeats at most one message; jobs waiting in the (small) queue are only claimed,
+    not sent, and are released as stale and sent later.
     """
 
     def __init__(self, services: Services, transport, now: datetime,
@@ -330,8 +333,28 @@ class _Sender(threading.Thread):
         try:
             with self.transport.connect() as mail, requests.Session() as http, \
                     _Recorder(self.engine) as record:
-                while (job := self.jobs.get()) is not None:
-                    record(job.id, self._perform(job, mail, http))
+                unwritten: tuple[int, dict] | None = None
+
+                def write() -> None:
+                    nonlocal unwritten
+                    if unwritten is not None:
+                        done, unwritten = unwritten, None
+                        record(*done)
+
+                while True:
+                    try:
+                        job = self.jobs.get_nowait()
+                    except queue.Empty:
+                        write()  # never wait for work with a result unwritten
+                        job = self.jobs.get()
+                    if job is None:
+                        break
+                    try:
+                        outcome = self._perform(job, mail, http, write)
+                    finally:
+                        write()  # if the transport did not get to it
+                    unwritten = (job.id, outcome)
+                write()
         except BaseException as exc:  # noqa: BLE001 - reported to the dispatcher
             self.error = exc
             while True:  # unblock a dispatcher waiting to put
@@ -340,13 +363,16 @@ class _Sender(threading.Thread):
                 except queue.Empty:
                     break
 
-    def _perform(self, job: _Job, mail, http) -> dict:
+    def _perform(self, job: _Job, mail, http, write: Callable[[], None]) -> dict:
+        """Send one job; `write` records the previous job's result and must run before
+        this one can be delivered (an e-mail transport runs it while the server reads the
+        envelope's first command)."""
         report = self.report
         if job.send is None:
             report.skipped.append(f"{job.label} ({job.skip_reason})")
             return {"status": SKIPPED, "last_error": job.skip_reason}
         try:
-            job.send(mail, http)
+            job.send(mail, http, write)
         except TemporaryFailure as exc:
             error = str(exc)[:1000]
             if job.attempts >= MAX_ATTEMPTS:
@@ -419,10 +445,14 @@ def _prepare(d: _Claimed, ctx: _Context) -> _Job:
     if d.channel == EMAIL:
         outgoing = build_email(reminder, sender=settings.mail_from, sent_at=ctx.now,
                                ics_b64=ctx.ics(occ, stored))
-        send = lambda mail, http: mail.send(outgoing)  # noqa: E731
+        def send(mail, http, write: Callable[[], None]) -> None:
+            mail.send(outgoing, meanwhile=write)
     elif d.channel == WEBHOOK and d.webhook_url:
         url, text = d.webhook_url, chat_text(reminder)
-        send = lambda mail, http: webhook.post(http, url, text)  # noqa: E731
+
+        def send(mail, http, write: Callable[[], None]) -> None:
+            write()
+            webhook.post(http, url, text)
     else:
         return _Job(d.id, label, d.channel, d.attempts, None,
                     skip_reason="no webhook configured any more")

@@ -13,7 +13,7 @@ import smtplib
 import socket
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -44,7 +44,9 @@ class FileTransport:
         self.folder.mkdir(parents=True, exist_ok=True)
         yield self
 
-    def send(self, message: Outgoing) -> None:
+    def send(self, message: Outgoing, meanwhile: Callable[[], None] | None = None) -> None:
+        if meanwhile is not None:
+            meanwhile()
         name = "".join(ch if ch.isalnum() or ch in "-._" else "_"
                        for ch in message.message_id.strip("<>")) + ".eml"
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
@@ -78,30 +80,69 @@ class _SMTPSender:
             raise TemporaryFailure(f"cannot reach {t.host}:{t.port}: {exc}") from exc
         return client
 
-    def send(self, message: Outgoing) -> None:
+    def send(self, message: Outgoing, meanwhile: Callable[[], None] | None = None) -> None:
+        """One SMTP transaction on the reused connection.
+
+        `meanwhile` runs once, after MAIL FROM is on the wire and before its reply is read:
+        work done there (the dispatcher records the previous result) overlaps the server's,
+        and is over before this message can be accepted. This is smtplib's sendmail()
+        spelled out command by command (without ESMTP options, which these messages need
+        not: they are 7-bit) so that the call fits between a command and its reply.
+        """
         if self.client is None:
+            if meanwhile is not None:
+                meanwhile()  # nothing on the wire to overlap with yet
+                meanwhile = None
             self.client = self._open()
+        client = self.client
         try:
-            refused = self.client.sendmail(message.sender, [message.recipient], message.data)
+            client.ehlo_or_helo_if_needed()
+            client.putcmd("mail", f"FROM:{smtplib.quoteaddr(message.sender)}")
+            if meanwhile is not None:
+                try:
+                    meanwhile()
+                except BaseException:
+                    self.abandon()  # the envelope is half sent: drop it with the connection
+                    raise
+            code, text = client.getreply()
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, text, message.sender)
+            code, text = client.rcpt(message.recipient)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({message.recipient: (code, text)})
+            code, text = client.data(message.data)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, text)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
+            self._after_error(code)
             raise _classify(code, text) from exc
         except smtplib.SMTPResponseException as exc:
-            self._reset_after_error()
+            self._after_error(exc.smtp_code)
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
         except (OSError, smtplib.SMTPServerDisconnected, socket.timeout) as exc:
-            self.close()  # the connection is gone; the next message opens a new one
+            self.abandon()  # the connection is gone; the next message opens a new one
             raise TemporaryFailure(f"connection lost: {exc}") from exc
-        if refused:
-            code, text = next(iter(refused.values()))
-            raise _classify(code, text)
+
+    def _after_error(self, code: int) -> None:
+        """421: the server is closing the connection; otherwise reset the transaction."""
+        if code == 421:
+            self.abandon()
+        else:
+            self._reset_after_error()
 
     def _reset_after_error(self) -> None:
         try:
             if self.client is not None:
                 self.client.rset()
         except (OSError, smtplib.SMTPException):
-            self.close()
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Drop the connection without a goodbye (it is broken or mid-command)."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     def close(self) -> None:
         if self.client is not None:
