@@ -407,8 +407,9 @@ def dispatch_timer(into: list[float]) -> Iterator[None]:
 
 
 class _NullSender:
-    def send(self, message) -> None:
-        pass
+    def send(self, message, meanwhile=None) -> None:
+        if meanwhile is not None:  # the previous result is recorded here, as by SMTP
+            meanwhile()
 
 
 class _NullTransport:

@@ -29,7 +29,7 @@ from ..store import occurrences_between
 from ..store.models import CommemorationRow, UTCDateTime
 from ..store.queries import StoredCommemoration, to_stored
 from . import webhook
-from .messages import Reminder, build_email, chat_text, encoded_attachment, message_id
+from .messages import Letter, Reminder, build_email, chat_text, encoded_attachment, message_id
 from .models import (
     EMAIL,
     FAILED,
@@ -46,7 +46,8 @@ from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 
 BATCH = 200
 SWITCH_INTERVAL = 0.0002  # seconds; see dispatch()
-QUEUE = 2  # rendered messages waiting for the sender: enough to overlap, few to re-claim
+CHUNK = 16  # rendered messages handed to the sender at a time: one thread wake-up per chunk
+QUEUE = 2  # chunks waiting for the sender: enough to overlap
 STALE_CLAIM = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(minutes=5)
@@ -122,6 +123,7 @@ class _Context:
         self.site = FeedSite.from_settings(services.settings)
         self._stored: dict[str, StoredCommemoration | None] = {}
         self._ics: dict[tuple[str, int], bytes] = {}
+        self._letters: dict[tuple[str, int, int], Letter] = {}
         self._upcoming: list[Occurrence] | None = None
         self._upcoming_for: dict[tuple[str, int], list[Occurrence]] = {}
 
@@ -145,6 +147,13 @@ class _Context:
             self._upcoming_for[key] = [o for o in self._upcoming or ()
                                        if (o.id, o.year) != key]
         return self._upcoming_for[key]
+
+    def letter(self, r: Reminder) -> Letter:
+        """The bodies every recipient of this occurrence and lead time shares."""
+        key = (r.occurrence.id, r.occurrence.year, r.days_left)
+        if key not in self._letters:
+            self._letters[key] = Letter.render(r)
+        return self._letters[key]
 
     def ics(self, occ: Occurrence, stored: StoredCommemoration) -> bytes:
         """The occurrence's .ics, base64-encoded once for all its recipients."""
@@ -309,15 +318,15 @@ class _Sender(threading.Thread):
         self.transport = transport
         self.now = now
         self.report = report
-        self.jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=QUEUE)
+        self.jobs: queue.Queue[list[_Job] | None] = queue.Queue(maxsize=QUEUE)
         self.error: BaseException | None = None
 
-    def put(self, job: _Job | None) -> None:
+    def put(self, jobs: list[_Job] | None) -> None:
         while True:
             if self.error is not None or not self.is_alive():
                 raise RuntimeError("the reminder sender stopped") from self.error
             try:
-                self.jobs.put(job, timeout=0.5)
+                self.jobs.put(jobs, timeout=0.5)
                 return
             except queue.Full:
                 continue
@@ -343,17 +352,18 @@ class _Sender(threading.Thread):
 
                 while True:
                     try:
-                        job = self.jobs.get_nowait()
+                        jobs = self.jobs.get_nowait()
                     except queue.Empty:
                         write()  # never wait for work with a result unwritten
-                        job = self.jobs.get()
-                    if job is None:
+                        jobs = self.jobs.get()
+                    if jobs is None:
                         break
-                    try:
-                        outcome = self._perform(job, mail, http, write)
-                    finally:
-                        write()  # if the transport did not get to it
-                    unwritten = (job.id, outcome)
+                    for job in jobs:
+                        try:
+                            outcome = self._perform(job, mail, http, write)
+                        finally:
+                            write()  # if the transport did not get to it
+                        unwritten = (job.id, outcome)
                 write()
         except BaseException as exc:  # noqa: BLE001 - reported to the dispatcher
             self.error = exc
@@ -411,8 +421,8 @@ def dispatch(services: Services, now: datetime, *, batch: int = BATCH,
             if not ids:
                 break
             batches += 1
-            for d in claimed:
-                sender.put(_prepare(d, ctx))
+            for start in range(0, len(claimed), CHUNK):
+                sender.put([_prepare(d, ctx) for d in claimed[start:start + CHUNK]])
     finally:
         try:
             sender.close()
@@ -444,7 +454,8 @@ def _prepare(d: _Claimed, ctx: _Context) -> _Job:
     )
     if d.channel == EMAIL:
         outgoing = build_email(reminder, sender=settings.mail_from, sent_at=ctx.now,
-                               ics_b64=ctx.ics(occ, stored))
+                               ics_b64=ctx.ics(occ, stored), letter=ctx.letter(reminder))
+
         def send(mail, http, write: Callable[[], None]) -> None:
             mail.send(outgoing, meanwhile=write)
     elif d.channel == WEBHOOK and d.webhook_url:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.header import Header
@@ -12,7 +14,8 @@ from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import escape
 
 from ..anniversaries import Occurrence
 from ..vietnamese import long_date, short_date
@@ -95,8 +98,60 @@ def encoded_attachment(ics: bytes) -> bytes:
     return _b64(ics)
 
 
-def build_email(r: Reminder, *, sender: str, sent_at: datetime, ics_b64: bytes) -> Outgoing:
+# Mail merge: a reminder's two bodies are rendered once per occurrence and lead time, with a
+# marker where each per-recipient field goes, and filled in for every recipient. Rendering
+# is most of a message's cost, and every recipient of one occurrence reads the same text.
+# Both fields are never empty, so a template's {% if %} on them reads the same either way.
+PER_RECIPIENT = ("recipient_email", "unsubscribe_url")
+_TOKEN = secrets.token_hex(16)  # no text contains it by chance: it splits only our markers
+_MARKER = re.compile(f"\x00{_TOKEN}:([a-z_]+)\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """A reminder's text and HTML bodies for all its recipients: literal pieces alternating
+    with the names of the per-recipient fields to put between them."""
+
+    text: tuple[str, ...]
+    html: tuple[str, ...]
+
+    @classmethod
+    def render(cls, r: Reminder) -> Letter:
+        """Render `r`'s bodies once, whoever it is for. Templates may print the
+        per-recipient fields ({{ r.recipient_email }}), not transform them: a marker that
+        does not come back intact is an error here, not a wrong message later. The name
+        and the Message-ID are only in the headers: a template using them fails here too."""
+        marked = dataclasses.replace(
+            r, recipient_name=StrictUndefined(name="recipient_name"),
+            message_id=StrictUndefined(name="message_id"),
+            **{f: f"\x00{_TOKEN}:{f}\x00" for f in PER_RECIPIENT})
+        context = {"r": marked, "occ": r.occurrence, "c": r.occurrence.commemoration,
+                   "countdown": countdown(r.days_left)}
+        return cls(_pieces(TEXT.render(context)), _pieces(HTML.render(context)))
+
+    def fill(self, r: Reminder) -> tuple[str, str]:
+        """The (text, HTML) bodies for `r`'s recipient, exactly as rendering for them
+        would give: HTML values escaped as autoescape would."""
+        values = {f: getattr(r, f) for f in PER_RECIPIENT}
+        text = "".join(values[p] if i % 2 else p for i, p in enumerate(self.text))
+        html = "".join(escape(values[p]) if i % 2 else p for i, p in enumerate(self.html))
+        return text, html
+
+
+def _pieces(rendered: str) -> tuple[str, ...]:
+    pieces = tuple(_MARKER.split(rendered))
+    if _TOKEN in "".join(pieces[::2]).lower() or not set(pieces[1::2]) <= set(PER_RECIPIENT):
+        raise ValueError("a reminder template altered a per-recipient field; print it as "
+                         "{{ r.field }} only")
+    return pieces
+
+
+def build_email(r: Reminder, *, sender: str, sent_at: datetime, ics_b64: bytes,
+                letter: Letter | None = None) -> Outgoing:
     """multipart/mixed = multipart/alternative (text, HTML) + the occurrence as .ics.
+
+    `letter` is the bodies rendered once for every recipient of the occurrence (see
+    Letter); without it they are rendered for this message alone.
 
     Headers are encoded with the standard library (email.header, email.utils); the MIME
     skeleton is written here because the email package's generator re-parses and re-folds
@@ -104,8 +159,7 @@ def build_email(r: Reminder, *, sender: str, sent_at: datetime, ics_b64: bytes) 
     every message with the standard library's strict parser.
     """
     occ = r.occurrence
-    context = {"r": r, "occ": occ, "c": occ.commemoration,
-               "countdown": countdown(r.days_left)}
+    text, html = (letter or Letter.render(r)).fill(r)
     # Base64 never contains "=_", so such boundaries cannot collide with content.
     seed = hashlib.sha256(r.message_id.encode()).hexdigest()[:24]
     outer, inner = f"=_mixed_{seed}", f"=_alt_{seed}"
@@ -130,10 +184,10 @@ def build_email(r: Reminder, *, sender: str, sent_at: datetime, ics_b64: bytes) 
         .encode(),
         f"--{inner}\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n"
         "Content-Transfer-Encoding: base64\r\n\r\n".encode(),
-        _b64(TEXT.render(context).encode("utf-8")),
+        _b64(text.encode("utf-8")),
         f"--{inner}\r\nContent-Type: text/html; charset=\"utf-8\"\r\n"
         "Content-Transfer-Encoding: base64\r\n\r\n".encode(),
-        _b64(HTML.render(context).encode("utf-8")),
+        _b64(html.encode("utf-8")),
         f"--{inner}--\r\n\r\n".encode(),
         f"--{outer}\r\nContent-Type: text/calendar; charset=\"utf-8\"; name=\"{filename}\"\r\n"
         "Content-Transfer-Encoding: base64\r\n"
