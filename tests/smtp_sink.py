@@ -8,6 +8,7 @@ import email.policy
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
@@ -36,6 +37,8 @@ class SinkHandler:
     temporary_failures: int = 0  # answer 451 to the next N messages
     rejected: set[str] = field(default_factory=set)  # 550 at RCPT for these addresses
     delay: float = 0.0
+    # Called with the envelope once the whole message is in, before it is accepted.
+    on_data: Callable[[object], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -51,6 +54,8 @@ class SinkHandler:
                 return "451 4.3.0 Try again later"
         if self.delay:
             time.sleep(self.delay)  # deliberately blocking: a slow server
+        if self.on_data is not None:
+            self.on_data(envelope)
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                           envelope.content))

@@ -185,3 +185,14 @@ def test_multiline_strings_do_not_confuse_line_numbers(tmp_path):
     path = write(tmp_path, GOOD_ENTRY.replace('description = "Mô tả."',
                                               'description = """\nfake = 1\n"""\nfake = 2'))
     assert problems(path) == [f"{path}:{line_of(path, 'fake = 2')}: fake: unknown key"]
+
+
+def test_control_characters_are_refused_with_their_line(tmp_path):
+    path = write(tmp_path, GOOD_ENTRY.replace('"Chiến thắng Điện Biên Phủ"',
+                                              '"Chiến thắng\\nBcc: x@y"')
+                 .replace('"Mô tả."', '"Mô tả.\\u0000"') + 'note = "Hai dòng\\nvà một tab\\t."\n')
+    assert problems(path) == [
+        f"{path}:{line_of(path, 'Bcc')}: title: control characters are not allowed "
+        "(nor line breaks: this is one line)",
+        f"{path}:{line_of(path, 'u0000')}: description: control characters are not allowed",
+    ]  # the note's line break and tab are prose, and allowed

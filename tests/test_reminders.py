@@ -8,6 +8,7 @@ import email.policy
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,14 +20,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from jinja2 import UndefinedError
+from sqlalchemy import func, select
 
+from calendar_service.anniversaries import occurrence_in
 from calendar_service.app_context import Services
 from calendar_service.catalogue import Catalogue, load_catalogue
+from calendar_service.reminders import messages
 from calendar_service.reminders import subscribers as subs
+from calendar_service.reminders.messages import (
+    HTML,
+    TEXT,
+    Letter,
+    Outgoing,
+    Reminder,
+    countdown,
+)
 from calendar_service.reminders.models import DeliveryRow, SubscriberRow
 from calendar_service.reminders.scheduler import make_scheduler
 from calendar_service.reminders.tick import run_tick
+from calendar_service.reminders.transport import transport_from_url
 from calendar_service.store import Database, sync_catalogue
 from calendar_service.web import create_app
 from tests.conftest import EVENTS_2024, Cli, make_settings
@@ -237,6 +250,40 @@ def test_the_email_message(svc, sink):
     assert event["DTSTART"].dt == date(2024, 5, 7)
 
 
+def _reminder(email: str, url: str, name: str | None = None) -> Reminder:
+    catalogue = load_catalogue([EVENTS_2024])
+    occs = [o for c in catalogue.commemorations if (o := occurrence_in(c, 2024)) and o.date]
+    occ = next(o for o in occs if o.id == "dien-bien-phu")
+    return Reminder(occurrence=occ, days_left=7, recipient_email=email, recipient_name=name,
+                    event_url="http://h/events/dien-bien-phu", unsubscribe_url=url,
+                    upcoming=[o for o in occs if o.id != occ.id][:3],
+                    message_id=f"<x.{email}@h>")
+
+
+def test_mail_merge_gives_what_rendering_for_each_recipient_would():
+    first = _reminder("editor@example.org", "http://h/unsubscribe/abc.def", "Nguyễn Văn A")
+    letter = Letter.render(first)
+    for r in (first, _reminder("o'brien&co+tag@example.org", "http://h/u?a=1&b=<2>\"", None),
+              _reminder("bien-tap@sở.vn", "http://h/unsubscribe/xyz", "Trần Thị B")):
+        context = {"r": r, "occ": r.occurrence, "c": r.occurrence.commemoration,
+                   "countdown": countdown(r.days_left)}
+        assert letter.fill(r) == (TEXT.render(context), HTML.render(context))
+    assert "o&#39;brien&amp;co+tag@example.org" in letter.fill(
+        _reminder("o'brien&co+tag@example.org", "http://h/u", None))[1]
+
+
+@pytest.mark.parametrize("source", [
+    "{{ r.recipient_email | upper }}",  # a transformed marker
+    "{{ r.unsubscribe_url[:10] }}",  # a cut one
+    "Chào {{ r.recipient_name }}",  # a field the merge does not fill in
+    "{{ r.message_id }}",
+])
+def test_a_template_the_merge_cannot_serve_fails_loudly(monkeypatch, source):
+    monkeypatch.setattr(messages, "TEXT", messages.ENV.from_string(source))
+    with pytest.raises((ValueError, UndefinedError)):
+        Letter.render(_reminder("editor@example.org", "http://h/unsubscribe/abc"))
+
+
 def test_message_id_is_deterministic():
     from calendar_service.reminders.messages import message_id
 
@@ -339,6 +386,47 @@ def test_550_for_one_recipient_does_not_block_the_others(svc, sink):
     assert len(failed) == 1 and "550" in failed[0].last_error
     run_tick(svc, at("2024-04-30", 12))
     assert len(sink.received) == 1  # a permanent failure is not retried
+
+
+def test_each_result_is_committed_before_the_next_message_is_accepted(svc, sink, database):
+    """The 'at most one repeated' guarantee: when the server is about to accept message
+    k + 1, message k's result is already committed (read here on another connection)."""
+    for i in range(6):
+        add(svc, f"editor{i}@example.org", categories=["victory"])
+    seen: list[tuple[int, int]] = []
+
+    def check(envelope) -> None:
+        with database.engine.connect() as conn:  # its own connection: committed rows only
+            sent = conn.execute(select(func.count()).select_from(DeliveryRow)
+                                .where(DeliveryRow.status == "sent")).scalar_one()
+        seen.append((len(sink.received), sent))
+
+    sink.handler.on_data = check
+    report = run_tick(svc, at("2024-04-30"))
+    assert len(report.dispatch.sent) == 6 == len(sink.received)
+    assert seen == [(k, k) for k in range(6)]
+
+
+def test_the_smtp_transport_runs_meanwhile_before_the_server_can_accept(sink):
+    transport = transport_from_url(sink.url)
+    message = Outgoing("<m1@test>", "from@example.org", "to@example.org",
+                       b"Subject: t\r\n\r\n.leading dot\r\nbody\r\n")
+    calls: list[int] = []
+    with transport.connect() as mail:
+        mail.send(message, meanwhile=lambda: calls.append(len(sink.received)))
+        mail.send(message, meanwhile=lambda: calls.append(len(sink.received)))
+        # The final "." is a small write of its own: Nagle must not hold it back.
+        assert mail.client.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+        def broken() -> None:
+            raise RuntimeError("database gone")
+
+        with pytest.raises(RuntimeError):
+            mail.send(message, meanwhile=broken)
+        mail.send(message)  # a new connection after the abandoned one
+    assert calls == [0, 1]  # each ran before its message was accepted
+    assert len(sink.received) == 3  # the one whose meanwhile failed was never accepted
+    assert sink.received[0].data.replace(b"\r\n", b"\n").endswith(b".leading dot\nbody\n")
 
 
 def test_dispatcher_killed_mid_batch_loses_nothing(database, db_url, tmp_path, clock, sink):

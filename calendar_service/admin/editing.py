@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalogue.loader import MAX_LEAD_DAYS
+from ..catalogue.model import CONTROL_IN_LINE, CONTROL_IN_PROSE
 from ..store.models import ACTIVE, CANCELLED, CommemorationRow, ObservanceRow
 from ..store.state import bump_data_version
 from ..vietnamese import nfc
@@ -27,8 +28,6 @@ from . import audit
 
 MAX_OBSERVANCE_YEAR = 2200
 _LINE_BREAKS = re.compile(r"\r\n?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab and newline are allowed in prose
-_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")  # titles reach mail subjects and SUMMARY lines
 
 
 class EditError(ValueError):
@@ -47,7 +46,7 @@ def clean_text(value: str | None, label: str, *, required: bool = False,
         if required:
             raise EditError(f"{label}: không được để trống.")
         return None
-    if (_ONE_LINE if one_line else _CONTROL).search(value):
+    if (CONTROL_IN_LINE if one_line else CONTROL_IN_PROSE).search(value):
         raise EditError(f"{label}: không được chứa xuống dòng hoặc ký tự điều khiển."
                         if one_line else f"{label}: không được chứa ký tự điều khiển.")
     if len(value) > limit:

@@ -24,7 +24,7 @@ from typing import Any
 from ..vietnamese import nfc
 from .categories import CATEGORIES
 from .lines import LineMap
-from .model import Catalogue, CatalogueFile, Commemoration
+from .model import CONTROL_IN_LINE, CONTROL_IN_PROSE, Catalogue, CatalogueFile, Commemoration
 
 CATALOGUE_TABLE = "catalogue"
 ENTRY_TABLE = "commemoration"
@@ -256,6 +256,9 @@ class _FileReader:
             elif not isinstance(value, str) or not value.strip():
                 self.problem(at(key), key, f"expected a non-empty string, got {_type_name(value)}")
                 ok = False
+            elif CONTROL_IN_LINE.search(value.strip()):
+                self.problem(at(key), key, "control characters are not allowed (nor line breaks)")
+                ok = False
             else:
                 texts[key] = nfc(value.strip())
         if not ok:
@@ -284,12 +287,16 @@ class _FileReader:
             self.problem(at(), "source",
                          f"required (here or as a default in [{CATALOGUE_TABLE}])")
 
-        def text(key: str) -> str | None:
+        def text(key: str, *, prose: bool = False) -> str | None:
             value = raw.get(key)
             if value is None:
                 return None
             if not isinstance(value, str) or not value.strip():
                 fail(key, f"expected a non-empty string, got {_type_name(value)}")
+                return None
+            if (CONTROL_IN_PROSE if prose else CONTROL_IN_LINE).search(value.strip()):
+                fail(key, "control characters are not allowed"
+                          + ("" if prose else " (nor line breaks: this is one line)"))
                 return None
             return nfc(value.strip())
 
@@ -307,9 +314,9 @@ class _FileReader:
                 self.first_seen[ident] = (self, index)
 
         title = text("title")
-        description = text("description")
+        description = text("description", prose=True)
         location = text("location")
-        note = text("note")
+        note = text("note", prose=True)
         source = text("source") or (header.source if header else None)
 
         category = raw.get("category")
@@ -458,5 +465,8 @@ class _FileReader:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             fail("aliases", "expected an array of non-empty strings")
+            return ()
+        if any(CONTROL_IN_LINE.search(v.strip()) for v in value):
+            fail("aliases", "control characters are not allowed (nor line breaks)")
             return ()
         return tuple(nfc(v.strip()) for v in value)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
 from ..vietnamese import fold
 from .categories import CATEGORIES, Category
+
+# Text the catalogue keeps (from TOML or the admin pages) never holds control characters:
+# titles reach mail subjects and iCalendar SUMMARY lines, and prose keeps only tabs and
+# line breaks.
+CONTROL_IN_PROSE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Precision(StrEnum):

@@ -3,8 +3,8 @@
 Claiming moves rows from pending to sending in one statement (`FOR UPDATE SKIP LOCKED` on
 PostgreSQL, `UPDATE … RETURNING` on SQLite), so two dispatchers never take the same row. Each
 result is committed in its own transaction before the next message can be accepted: while
-the mail server reads the next message's MAIL FROM (so the commit adds no wait of its own),
-or at once when no message follows. A crash therefore loses nothing and repeats at most one
+the mail server reads the next message's body, before the final "." (so the commit adds no
+wait of its own), or at once when no message follows. A crash therefore loses nothing and repeats at most one
 message — with the same Message-ID, which mail clients collapse. A row left in "sending" by a
 crash is released after STALE_CLAIM and sent again.
 """
@@ -376,7 +376,7 @@ class _Sender(threading.Thread):
     def _perform(self, job: _Job, mail, http, write: Callable[[], None]) -> dict:
         """Send one job; `write` records the previous job's result and must run before
         this one can be delivered (an e-mail transport runs it while the server reads the
-        envelope's first command)."""
+        body, before the final dot)."""
         report = self.report
         if job.send is None:
             report.skipped.append(f"{job.label} ({job.skip_reason})")

@@ -140,7 +140,8 @@ class Letter:
 
 def _pieces(rendered: str) -> tuple[str, ...]:
     pieces = tuple(_MARKER.split(rendered))
-    if _TOKEN in "".join(pieces[::2]).lower() or not set(pieces[1::2]) <= set(PER_RECIPIENT):
+    # The catalogue keeps no control characters, so a NUL left over is a broken marker.
+    if "\x00" in "".join(pieces[::2]) or not set(pieces[1::2]) <= set(PER_RECIPIENT):
         raise ValueError("a reminder template altered a per-recipient field; print it as "
                          "{{ r.field }} only")
     return pieces

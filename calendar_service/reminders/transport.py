@@ -9,6 +9,7 @@ later) and permanent (give up, say why).
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -19,6 +20,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .messages import Outgoing
+
+
+_DOT_LINE = re.compile(rb"^\.", re.MULTILINE)
 
 
 class TemporaryFailure(Exception):
@@ -70,6 +74,10 @@ class _SMTPSender:
                 client = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
                 if t.starttls:
                     client.starttls(context=ssl.create_default_context())
+            # The final "." goes out as a small write of its own after the body (see
+            # send): without TCP_NODELAY, Nagle's algorithm would hold it back until the
+            # server's delayed ACK, tens of milliseconds a message.
+            client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if t.username:
                 client.login(t.username, t.password or "")
         except smtplib.SMTPAuthenticationError as exc:
@@ -83,11 +91,12 @@ class _SMTPSender:
     def send(self, message: Outgoing, meanwhile: Callable[[], None] | None = None) -> None:
         """One SMTP transaction on the reused connection.
 
-        `meanwhile` runs once, after MAIL FROM is on the wire and before its reply is read:
-        work done there (the dispatcher records the previous result) overlaps the server's,
-        and is over before this message can be accepted. This is smtplib's sendmail()
-        spelled out command by command (without ESMTP options, which these messages need
-        not: they are 7-bit) so that the call fits between a command and its reply.
+        `meanwhile` runs once, after the message's body is on the wire and before the final
+        "." that lets the server accept it: work done there (the dispatcher records the
+        previous result) overlaps the server reading the body, and is over before this
+        message can be accepted. This is smtplib's sendmail() spelled out command by
+        command (without ESMTP options, which these 7-bit messages need not) so that the
+        call fits in.
         """
         if self.client is None:
             if meanwhile is not None:
@@ -97,20 +106,25 @@ class _SMTPSender:
         client = self.client
         try:
             client.ehlo_or_helo_if_needed()
-            client.putcmd("mail", f"FROM:{smtplib.quoteaddr(message.sender)}")
-            if meanwhile is not None:
-                try:
-                    meanwhile()
-                except BaseException:
-                    self.abandon()  # the envelope is half sent: drop it with the connection
-                    raise
-            code, text = client.getreply()
+            code, text = client.mail(message.sender)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, text, message.sender)
             code, text = client.rcpt(message.recipient)
             if code not in (250, 251):
                 raise smtplib.SMTPRecipientsRefused({message.recipient: (code, text)})
-            code, text = client.data(message.data)
+            code, text = client.docmd("data")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, text)
+            body = _DOT_LINE.sub(b"..", message.data)  # RFC 5321 4.5.2 transparency
+            client.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+            if meanwhile is not None:
+                try:
+                    meanwhile()
+                except BaseException:
+                    self.abandon()  # no final dot: the server discards the message
+                    raise
+            client.send(b".\r\n")
+            code, text = client.getreply()
             if code != 250:
                 raise smtplib.SMTPDataError(code, text)
         except smtplib.SMTPRecipientsRefused as exc:
