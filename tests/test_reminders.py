@@ -284,6 +284,27 @@ def test_a_template_the_merge_cannot_serve_fails_loudly(monkeypatch, source):
         Letter.render(_reminder("editor@example.org", "http://h/unsubscribe/abc"))
 
 
+def test_internationalised_addresses(svc, sink, cli):
+    add(svc, "editor@sở.vn", name="Biên tập", categories=["victory"])  # an IDN domain
+    add(svc, "plain@example.org", categories=["victory"])
+    with svc.database.session() as session:  # stored before input was checked for this
+        session.add(SubscriberRow(email="biên@example.org", scope="notable", active=True,
+                                  categories=["victory"], created_at=at("2024-01-01"),
+                                  confirmed_at=at("2024-01-01")))
+    report = run_tick(svc, at("2024-04-30"))
+    assert sorted(m.rcpt_tos[0] for m in sink.received) == [
+        "editor@xn--s-lym.vn", "plain@example.org"]  # the domain travels as IDNA
+    idn = next(m for m in sink.received if m.rcpt_tos == ["editor@xn--s-lym.vn"])
+    assert idn.message["To"].addresses[0].addr_spec == "editor@xn--s-lym.vn"
+    assert "(editor@sở.vn)" in idn.message.get_body(("plain",)).get_content()
+    (failed,) = report.dispatch.failed
+    assert "biên@example.org" in failed and "SMTPUTF8" in failed
+    assert sorted(d.status for d in deliveries(svc) if d.lead_days == 7) == [
+        "failed", "sent", "sent"]
+    refused = cli("subscribers", "add", "tên@example.org")
+    assert refused.exit_code == 1 and "@-sign" in refused.output
+
+
 def test_message_id_is_deterministic():
     from calendar_service.reminders.messages import message_id
 

@@ -41,6 +41,7 @@ from .models import (
     DeliveryRow,
     SubscriberRow,
 )
+from .subscribers import SubscriberError
 from .tokens import make_token
 from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 
@@ -300,6 +301,7 @@ class _Job:
     send: Callable | None
     message_id: str | None = None
     skip_reason: str | None = None
+    fail_reason: str | None = None  # cannot be sent at all (the address, say)
 
 
 class _Sender(threading.Thread):
@@ -378,6 +380,9 @@ class _Sender(threading.Thread):
         this one can be delivered (an e-mail transport runs it while the server reads the
         body, before the final dot)."""
         report = self.report
+        if job.fail_reason is not None:
+            report.failed.append(f"{job.label} ({job.fail_reason})")
+            return {"status": FAILED, "last_error": job.fail_reason}
         if job.send is None:
             report.skipped.append(f"{job.label} ({job.skip_reason})")
             return {"status": SKIPPED, "last_error": job.skip_reason}
@@ -453,8 +458,11 @@ def _prepare(d: _Claimed, ctx: _Context) -> _Job:
                               d.channel, d.email, ctx.site.host),
     )
     if d.channel == EMAIL:
-        outgoing = build_email(reminder, sender=settings.mail_from, sent_at=ctx.now,
-                               ics_b64=ctx.ics(occ, stored), letter=ctx.letter(reminder))
+        try:
+            outgoing = build_email(reminder, sender=settings.mail_from, sent_at=ctx.now,
+                                   ics_b64=ctx.ics(occ, stored), letter=ctx.letter(reminder))
+        except SubscriberError as exc:  # stored before addresses were checked for this
+            return _Job(d.id, label, d.channel, d.attempts, None, fail_reason=str(exc))
 
         def send(mail, http, write: Callable[[], None]) -> None:
             mail.send(outgoing, meanwhile=write)

@@ -19,6 +19,7 @@ from markupsafe import escape
 
 from ..anniversaries import Occurrence
 from ..vietnamese import long_date, short_date
+from .subscribers import ascii_email
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 _LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
@@ -165,7 +166,7 @@ def build_email(r: Reminder, *, sender: str, sent_at: datetime, ics_b64: bytes,
     seed = hashlib.sha256(r.message_id.encode()).hexdigest()[:24]
     outer, inner = f"=_mixed_{seed}", f"=_alt_{seed}"
     filename = f"{occ.id}-{occ.year}.ics"
-    recipient = header_safe(r.recipient_email)
+    recipient = header_safe(ascii_email(r.recipient_email))  # raises SubscriberError
     headers = [
         ("Subject", _encoded(subject(occ, r.days_left))),
         ("From", header_safe(sender)),
@@ -209,7 +210,8 @@ def build_confirmation(*, recipient: str, name: str | None, sender: str, confirm
         ("Subject", Header("[Lịch kỷ niệm] Xác nhận đăng ký nhận nhắc lịch", "utf-8")
          .encode(linesep="\r\n")),
         ("From", header_safe(sender)),
-        ("To", formataddr((header_safe(name or ""), header_safe(recipient)), charset="utf-8")),
+        ("To", formataddr((header_safe(name or ""), header_safe(ascii_email(recipient))),
+                          charset="utf-8")),
         ("Date", format_datetime(sent_at)),
         ("Message-ID", mid),
         ("Auto-Submitted", "auto-generated"),
@@ -218,7 +220,7 @@ def build_confirmation(*, recipient: str, name: str | None, sender: str, confirm
         ("Content-Transfer-Encoding", "base64"),
     ]
     head = "".join(f"{n}: {v}\r\n" for n, v in headers).encode("ascii")
-    return Outgoing(mid, header_safe(sender), header_safe(recipient),
+    return Outgoing(mid, header_safe(sender), header_safe(ascii_email(recipient)),
                     head + b"\r\n" + _b64(text.encode("utf-8")))
 
 
