@@ -119,9 +119,12 @@ def _insert_new(session: Session, rows: list[dict], subscriber_ids: list[int]) -
     key = (DeliveryRow.subscriber_id, DeliveryRow.commemoration_id, DeliveryRow.year,
            DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel)
     occurrences_keys = {(r["commemoration_id"], r["year"]) for r in rows}
+    # Only rows that could clash: the earlier lead times of these occurrences (tens of
+    # thousands of rows once a year has passed) are not read back.
     existing = set(session.execute(select(*key).where(
         DeliveryRow.subscriber_id.in_(subscriber_ids),
-        tuple_(DeliveryRow.commemoration_id, DeliveryRow.year).in_(list(occurrences_keys)))))
+        tuple_(DeliveryRow.commemoration_id, DeliveryRow.year).in_(list(occurrences_keys)),
+        DeliveryRow.lead_days.in_(sorted({r["lead_days"] for r in rows})))))
     fresh = [r for r in rows if (r["subscriber_id"], r["commemoration_id"], r["year"],
                                  r["occurrence_date"], r["lead_days"], r["channel"])
              not in existing]
@@ -129,7 +132,9 @@ def _insert_new(session: Session, rows: list[dict], subscriber_ids: list[int]) -
         return []
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(DeliveryRow).on_conflict_do_nothing(
+    # The table, not the mapped class: a Core executemany, without the ORM's bulk-insert
+    # bookkeeping per row (these rows are never loaded as objects here).
+    statement = insert(DeliveryRow.__table__).on_conflict_do_nothing(
         index_elements=["subscriber_id", "commemoration_id", "year", "occurrence_date",
                         "lead_days", "channel"]).execution_options(
         # Pending and skipped rows differ in which values are None; without this SQLAlchemy
