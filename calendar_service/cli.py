@@ -312,8 +312,11 @@ def subscribers_remove(ctx, email):
     from .reminders import subscribers as subs
 
     services = _services(ctx)
-    with services.database.session() as session:
-        removed = subs.remove(session, email)
+    try:
+        with services.database.session() as session:
+            removed = subs.remove(session, email)
+    except subs.SubscriberError as exc:
+        _fail(f"error: {exc}")
     if not removed:
         _fail(f"error: no subscriber {email}")
     click.echo(f"removed {email}")

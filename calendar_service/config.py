@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -30,6 +31,8 @@ DEFAULTS = {
     "CALENDAR_FEED_VERSION_CHECK_SECONDS": "1",
     "CALENDAR_REMINDER_TIME": "08:00",
     "CALENDAR_REMINDER_TICK_MINUTES": "5",
+    "CALENDAR_WEBHOOK_URL": "",
+    "CALENDAR_WEBHOOK_SCOPE": "notable",
 }
 
 
@@ -61,6 +64,8 @@ class Settings:
     feed_version_check_seconds: float = 1.0
     reminder_time: time = time(8, 0)
     reminder_tick_minutes: int = 5
+    webhook_url: str | None = None  # the global chat channel, told of every reminder
+    webhook_scope: str = "notable"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -116,6 +121,17 @@ class Settings:
             raise ConfigError("CALENDAR_REMINDER_TIME must be a time such as 08:00, not "
                               f"{values['CALENDAR_REMINDER_TIME']!r}") from None
 
+        webhook_url = values["CALENDAR_WEBHOOK_URL"].strip() or None
+        if webhook_url is not None:
+            parts = urlsplit(webhook_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(f"CALENDAR_WEBHOOK_URL must be an http(s):// URL, not "
+                                  f"{webhook_url!r}")
+        webhook_scope = values["CALENDAR_WEBHOOK_SCOPE"].strip().lower()
+        if webhook_scope not in ("notable", "all"):
+            raise ConfigError(f"CALENDAR_WEBHOOK_SCOPE must be notable or all, not "
+                              f"{webhook_scope!r}")
+
         events = tuple(p for p in values["CALENDAR_EVENTS"].replace(",", " ").split() if p)
         return cls(
             database_url=normalise_database_url(values["CALENDAR_DATABASE_URL"].strip()),
@@ -133,4 +149,6 @@ class Settings:
                 "CALENDAR_FEED_VERSION_CHECK_SECONDS", 0, 3600, float),
             reminder_time=reminder_time,
             reminder_tick_minutes=number("CALENDAR_REMINDER_TICK_MINUTES", 1, 1440),
+            webhook_url=webhook_url,
+            webhook_scope=webhook_scope,
         )

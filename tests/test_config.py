@@ -31,6 +31,8 @@ def test_postgresql_urls_use_psycopg():
     ({"CALENDAR_TIMEZONE": "Mars/Olympus"}, "CALENDAR_TIMEZONE"),
     ({"CALENDAR_BASE_URL": "example.org"}, "CALENDAR_BASE_URL"),
     ({"CALENDAR_ENV": "staging"}, "CALENDAR_ENV"),
+    ({"CALENDAR_WEBHOOK_URL": "hooks.example.org/x"}, "CALENDAR_WEBHOOK_URL"),
+    ({"CALENDAR_WEBHOOK_SCOPE": "some"}, "CALENDAR_WEBHOOK_SCOPE"),
 ])
 def test_bad_values_name_the_variable(env, message):
     with pytest.raises(ConfigError, match=message):

@@ -550,6 +550,49 @@ def test_webhook_500_then_success(svc, sink):
         server.shutdown()
 
 
+def test_the_global_chat_channel(database, db_url, tmp_path, clock, sink, cli):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.answers, _Hook.bodies = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    hook = f"http://127.0.0.1:{server.server_port}/hooks/team"
+    try:
+        services = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=sink.url,
+                                          CALENDAR_WEBHOOK_URL=hook),
+                            clock=clock, _database=database)
+        with services.database.session() as session:
+            sync_catalogue(session, load_catalogue([EVENTS_2024]), at("2024-01-01"))
+        add(services, "editor@example.org", categories=["victory"])
+        dry = run_tick(services, at("2024-04-30"), dry_run=True)
+        assert any(line.endswith("webhook → subscriber " + line.split()[-1])
+                   for line in dry.would_send)
+        report = run_tick(services, at("2024-04-30"))
+        # The editor's e-mail; the channel (every category) posts Điện Biên Phủ −7 d and
+        # Trần Phú −1 d — designated or round, what a default subscriber hears.
+        assert len(report.dispatch.sent) == 3
+        assert [m.rcpt_tos for m in sink.received] == [["editor@example.org"]]  # no e-mail
+        texts = sorted(body["text"] for body in _Hook.bodies)
+        assert len(texts) == 2
+        assert "Còn 1 ngày: Kỷ niệm 120 năm Ngày sinh đồng chí Trần Phú" in texts[0]
+        assert "Còn 7 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in texts[1]
+        with services.database.session() as session:
+            (channel,) = [r for r in subs.list_all(session) if not r.email_enabled]
+            assert (channel.webhook_url, channel.active) == (hook, True)
+        run_tick(services, at("2024-04-30", 9))
+        assert len(_Hook.bodies) == 2  # once each
+        refused = cli("subscribers", "remove", channel.email)
+        assert refused.exit_code == 1 and "CALENDAR_WEBHOOK_URL" in refused.output
+        # Unset: the channel stops; its history stays.
+        quiet = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=sink.url),
+                         clock=clock, _database=database)
+        run_tick(quiet, at("2024-05-06"))  # Điện Biên Phủ −1 d
+        assert len(_Hook.bodies) == 2 and len(sink.received) == 2
+        with services.database.session() as session:
+            assert not subs.find(session, channel.email).active
+    finally:
+        server.shutdown()
+
+
 # --- Scheduler ----------------------------------------------------------------------
 
 def test_the_scheduler_only_ticks(svc):

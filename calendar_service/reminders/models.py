@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,6 +23,10 @@ from ..store.models import Base, UTCDateTime
 SCOPE_NOTABLE = "notable"  # designated by a directive, or a round anniversary (the default)
 SCOPE_ALL = "all"
 SCOPES = (SCOPE_NOTABLE, SCOPE_ALL)
+
+# The global chat channel is a subscriber of its own, kept in step with the settings by
+# every tick: its address is reserved (RFC 2606 .invalid) and never mailed.
+GLOBAL_WEBHOOK_EMAIL = "kenh-chat-chung@calendar-service.invalid"
 
 # Delivery status.
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
@@ -39,6 +44,8 @@ class SubscriberRow(Base):
     scope: Mapped[str] = mapped_column(String(16), default=SCOPE_NOTABLE)
     lead_days: Mapped[list[int] | None] = mapped_column(JSON)  # None: the catalogue's
     webhook_url: Mapped[str | None] = mapped_column(Text)
+    # False only for the global chat channel (CALENDAR_WEBHOOK_URL): webhook, no e-mail.
+    email_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # None until the address is confirmed (double opt-in); nothing is sent before that.

@@ -67,12 +67,14 @@ def due_at(occurrence_date: date, lead_days: int, send_time: time, tz: tzinfo) -
 
 def recipients(session: Session) -> list[Recipient]:
     query = select(SubscriberRow.id, SubscriberRow.categories, SubscriberRow.scope,
-                   SubscriberRow.lead_days, SubscriberRow.webhook_url).where(
+                   SubscriberRow.lead_days, SubscriberRow.webhook_url,
+                   SubscriberRow.email_enabled).where(
         SubscriberRow.active.is_(True), SubscriberRow.confirmed_at.is_not(None))
     return [
         Recipient(ident, frozenset(cats) if cats else None, scope,
-                  tuple(leads) if leads else None, (EMAIL, WEBHOOK) if hook else (EMAIL,))
-        for ident, cats, scope, leads, hook in session.execute(query)
+                  tuple(leads) if leads else None,
+                  ((EMAIL,) if mail else ()) + ((WEBHOOK,) if hook else ()))
+        for ident, cats, scope, leads, hook, mail in session.execute(query)
     ]
 
 

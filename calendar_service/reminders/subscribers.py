@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
 from ..catalogue.loader import MAX_LEAD_DAYS
-from .models import SCOPE_NOTABLE, SCOPES, SubscriberRow
+from .models import GLOBAL_WEBHOOK_EMAIL, SCOPE_NOTABLE, SCOPES, SubscriberRow
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -139,6 +140,10 @@ def remove(session: Session, email: str) -> bool:
     row = find(session, email.strip())
     if row is None:
         return False
+    if row.email == GLOBAL_WEBHOOK_EMAIL:
+        # Deleting its history would let the next tick post today's reminders again.
+        raise SubscriberError("kênh chat chung theo cấu hình CALENDAR_WEBHOOK_URL: bỏ thiết "
+                              "lập đó để dừng")
     session.delete(row)
     return True
 
@@ -152,3 +157,26 @@ def unsubscribe(session: Session, row: SubscriberRow, now: datetime) -> None:
 
 def list_all(session: Session) -> list[SubscriberRow]:
     return list(session.scalars(select(SubscriberRow).order_by(SubscriberRow.email)))
+
+
+def sync_global_webhook(session: Session, url: str | None, scope: str, now: datetime) -> None:
+    """Keep the global chat channel's subscriber row in step with the settings: created or
+    updated while CALENDAR_WEBHOOK_URL is set (every category, the catalogue's lead times,
+    webhook only), deactivated when it is unset. Safe when two schedulers tick at once."""
+    row = session.scalar(select(SubscriberRow).where(SubscriberRow.email == GLOBAL_WEBHOOK_EMAIL))
+    if url is None:
+        if row is not None and row.active:
+            row.active = False
+        return
+    if row is None:
+        dialect = session.connection().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(SubscriberRow.__table__).values(
+            email=GLOBAL_WEBHOOK_EMAIL, name="Kênh chat chung", scope=scope,
+            webhook_url=url, email_enabled=False, active=True, created_at=now,
+            confirmed_at=now).on_conflict_do_nothing(index_elements=["email"]))
+        return
+    if (row.webhook_url, row.scope, row.active, row.email_enabled) != (url, scope, True, False):
+        row.webhook_url, row.scope, row.active, row.email_enabled = url, scope, True, False
+        row.confirmed_at = row.confirmed_at or now
+        row.unsubscribed_at = None

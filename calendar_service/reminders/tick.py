@@ -11,6 +11,7 @@ from ..app_context import Services
 from .dispatch import BATCH, DispatchReport, dispatch
 from .models import PENDING, DeliveryRow
 from .planner import PlanReport, plan
+from .subscribers import sync_global_webhook
 
 
 @dataclass
@@ -30,6 +31,7 @@ def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool
     as_of = as_of or services.clock.now()
     if dry_run:
         with services.database.sessions() as session:  # read only: never committed
+            sync_global_webhook(session, s.webhook_url, s.webhook_scope, as_of)
             planned = plan(session, as_of, s.reminder_time, s.tz, dry_run=True)
             occurrences = list({(c, y) for _, c, y, _, _, _ in planned.due})
             # Only the rows of the occurrences now due, not the whole history.
@@ -42,5 +44,6 @@ def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool
         return TickReport(planned, None, [f"{c} {y} −{lead}d {ch} → subscriber {sid}"
                                           for sid, c, y, _, lead, ch in due])
     with services.database.session() as session:
+        sync_global_webhook(session, s.webhook_url, s.webhook_scope, as_of)
         planned = plan(session, as_of, s.reminder_time, s.tz)
     return TickReport(planned, dispatch(services, as_of, batch=batch), [])
