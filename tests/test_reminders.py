@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from calendar_service.anniversaries import occurrence_in
 from calendar_service.app_context import Services
 from calendar_service.catalogue import Catalogue, load_catalogue
-from calendar_service.reminders import messages
+from calendar_service.reminders import messages, planner
 from calendar_service.reminders import subscribers as subs
 from calendar_service.reminders.messages import (
     HTML,
@@ -150,6 +150,19 @@ def test_replaying_april_sends_each_reminder_once_on_its_day(svc, sink):
         in dbp_subjects
     assert "[Lịch kỷ niệm] Còn 36 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/2024)" \
         in dbp_subjects
+
+
+def test_planning_pages_through_the_subscribers(svc, sink, monkeypatch):
+    monkeypatch.setattr(planner, "CHUNK", 2)  # five subscribers: pages of 2, 2, 1
+    people = [f"editor{i}@example.org" for i in range(5)]
+    for person in people:
+        add(svc, person, categories=["victory"])
+    with svc.database.session() as session:  # one who does not receive: skipped by the pages
+        subs.unsubscribe(session, subs.find(session, "editor2@example.org"), at("2024-02-01"))
+    report = run_tick(svc, at("2024-04-30"))
+    assert report.plan.planned == 4
+    assert sorted(m.rcpt_tos[0] for m in sink.received) == sorted(
+        p for p in people if p != "editor2@example.org")
 
 
 def test_nothing_before_the_send_time_and_nothing_for_past_occurrences(svc, sink):

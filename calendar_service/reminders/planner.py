@@ -65,11 +65,14 @@ def due_at(occurrence_date: date, lead_days: int, send_time: time, tz: tzinfo) -
     return local.astimezone(timezone.utc)
 
 
-def recipients(session: Session) -> list[Recipient]:
+def recipients(session: Session, *, after: int = 0, limit: int = CHUNK) -> list[Recipient]:
+    """Up to `limit` subscribers who receive reminders, by id, from after `after`: planning
+    reads them a page at a time, so its memory does not grow with their number."""
     query = select(SubscriberRow.id, SubscriberRow.categories, SubscriberRow.scope,
                    SubscriberRow.lead_days, SubscriberRow.webhook_url,
                    SubscriberRow.email_enabled).where(
-        SubscriberRow.active.is_(True), SubscriberRow.confirmed_at.is_not(None))
+        SubscriberRow.active.is_(True), SubscriberRow.confirmed_at.is_not(None),
+        SubscriberRow.id > after).order_by(SubscriberRow.id).limit(limit)
     return [
         Recipient(ident, frozenset(cats) if cats else None, scope,
                   tuple(leads) if leads else None,
@@ -173,10 +176,10 @@ def plan(session: Session, as_of: datetime, send_time: time, tz: tzinfo, *,
     today = as_of.astimezone(tz).date()
     occs = occurrences_between(session, today, today + timedelta(days=MAX_LEAD_DAYS),
                                include_undated=False)
-    people = recipients(session)
-    # Subscribers in chunks: memory stays flat however many there are.
-    for start in range(0, len(people), CHUNK):
-        chunk = people[start:start + CHUNK]
+    # Subscribers a page at a time: memory stays flat however many there are.
+    after = 0
+    while chunk := recipients(session, after=after, limit=CHUNK):
+        after = chunk[-1].id
         rows = list(_rows(occs, chunk, as_of, send_time, tz))
         if dry_run:
             report.due += [(r["subscriber_id"], r["commemoration_id"], r["year"],
