@@ -16,8 +16,10 @@ CALENDAR_TEST_DATABASE_URL is set, in a schema created and dropped here — it m
 2. end to end, `run_tick` at that moment (plan, render, claim, send, record) to a counting
    aiosmtpd sink running in another process (bench/smtp_sink_server.py), in messages/s;
    and once with a no-op transport swapped in (in this process only), which leaves the
-   service's own work per message: dispatch is serial, so its time per message is about
-   that plus the reused floor's;
+   service's own work per message (the sender thread overlaps most of it with the SMTP
+   conversation); for the reused floor and the end-to-end runs, the CPU per message used
+   by this process, the sink and the PostgreSQL server's processes (Linux /proc): on a
+   2-core machine, what competes with the sink for a core;
 3. on the same sink, right before each end-to-end run, two floors: a bare smtplib loop
    sending prebuilt copies of one real reminder (rendered once by the service, only the To
    header differing) over ONE reused connection, and a naive loop opening a new connection
@@ -202,6 +204,61 @@ class Sink:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+# --- CPU per process (Linux /proc) ---------------------------------------------------------
+
+
+CLOCK_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int | str) -> float:
+    """user + system CPU of a process so far (0 when it is gone or /proc is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def _postgres_pids() -> list[str]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().startswith("postgres"):
+                pids.append(comm.parent.name)
+        except OSError:
+            pass
+    return pids
+
+
+class CPU:
+    """CPU seconds used during a block by this process, the sink and the PostgreSQL
+    server's processes (on this host): where a message's time goes on a 2-core machine."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+
+    def snapshot(self) -> dict[str, float]:
+        return {"this process": _cpu_seconds(os.getpid()),
+                "sink": _cpu_seconds(self.sink.process.pid),
+                "PostgreSQL": sum(_cpu_seconds(pid) for pid in _postgres_pids())}
+
+    @contextmanager
+    def measure(self, into: dict[str, list[float]], count: int) -> Iterator[None]:
+        """Appends ms per message for each process group to `into`."""
+        before = self.snapshot()
+        yield
+        after = self.snapshot()
+        for name, seconds in after.items():
+            into.setdefault(name, []).append((seconds - before[name]) / count * 1000)
+
+
+def cpu_note(into: dict[str, list[float]]) -> str:
+    return "CPU per message: " + ", ".join(
+        f"{name} {statistics.median(ms):.2f} ms" for name, ms in into.items()
+        if statistics.median(ms) >= 0.005)
 
 
 # --- Databases -------------------------------------------------------------------------------
@@ -452,8 +509,10 @@ def dispatch_cpu(url: str, count: int, batch: int | None) -> float | None:
     return dispatched[0]
 
 
-def deliver(url: str, sink: Sink, count: int, batch: int | None) -> tuple[float, float, int]:
-    """One run_tick on a fresh database; returns (total s, dispatch s, bytes received)."""
+def deliver(url: str, sink: Sink, count: int, batch: int | None,
+            cpu: dict[str, list[float]]) -> tuple[float, float, int]:
+    """One run_tick on a fresh database; returns (total s, dispatch s, bytes received) and
+    appends the CPU each process used per message to `cpu`."""
     services = make_services(url, sink.url)
     try:
         with services.database.session() as session:  # connect before the clock starts
@@ -461,7 +520,7 @@ def deliver(url: str, sink: Sink, count: int, batch: int | None) -> tuple[float,
         before, bytes_before = sink.count()
         dispatched: list[float] = []
         kwargs = {} if batch is None else {"batch": batch}
-        with dispatch_timer(dispatched):
+        with dispatch_timer(dispatched), CPU(sink).measure(cpu, count):
             start = time.perf_counter()
             report = run_tick(services, AS_OF, **kwargs)
             total = time.perf_counter() - start
@@ -486,11 +545,14 @@ def bench_delivery(backend: str, fresh: Fresh, sink: Sink, count: int, repeat: i
     sink, so each ratio compares figures taken within the same minute (other work on a
     shared machine moves all of them); the ratios reported are medians of per-run ratios."""
     reused, naive, totals, dispatches, size = [], [], [], [], 0
+    floor_cpu: dict[str, list[float]] = {}
+    e2e_cpu: dict[str, list[float]] = {}
     for _ in range(repeat):
-        reused.append(floor_reused(sink, reused_msgs))
+        with CPU(sink).measure(floor_cpu, len(reused_msgs)):
+            reused.append(floor_reused(sink, reused_msgs))
         naive.append(floor_naive(sink, naive_msgs))
         with fresh(count, True) as url:
-            total, dispatched, size = deliver(url, sink, count, batch)
+            total, dispatched, size = deliver(url, sink, count, batch, e2e_cpu)
         totals.append(total)
         dispatches.append(dispatched)
     with fresh(count, True) as url:
@@ -502,12 +564,13 @@ def bench_delivery(backend: str, fresh: Fresh, sink: Sink, count: int, repeat: i
     return [
         Figure(f"{backend} run: floor, smtplib, one reused connection "
                f"({len(reused_msgs):,} messages)", reused, "msg/s",
-               note="prebuilt bytes, no rendering, no database"),
+               note=f"prebuilt bytes, no rendering, no database; {cpu_note(floor_cpu)}"),
         Figure(f"{backend} run: floor, smtplib, new connection per message "
                f"({len(naive_msgs):,})", naive, "msg/s",
                note="connect + EHLO + send + QUIT each"),
         Figure(f"{backend}: end to end, run_tick ({count:,} reminders)", totals, "s",
-               note=f"plan + commit {total - dispatched:.2f} s, dispatch {dispatched:.2f} s"),
+               note=f"plan + commit {total - dispatched:.2f} s, dispatch {dispatched:.2f} s; "
+                    f"{cpu_note(e2e_cpu)}"),
         Figure(f"{backend}: end-to-end throughput", rates, "msg/s",
                note=f"{size / count / 1024:.1f} KiB per message on the wire"),
         Figure(f"{backend}: dispatch-only throughput", [count / d for d in dispatches],
@@ -723,7 +786,7 @@ def bench_memory(fresh: Fresh, sink: Sink, count: int) -> list[Figure]:
 PROFILE_GROUPS = (
     ("plan()", "plan", "reminders/planner.py", "cum"),
     ("dispatch()", "dispatch", "reminders/dispatch.py", "cum"),
-    ("  SMTP conversation: smtplib sendmail", "sendmail", "smtplib.py", "cum"),
+    ("  SMTP conversation (transport send)", "send", "reminders/transport.py", "cum"),
     ("    socket recv (waiting for the 4 replies)",
      "<method 'recv_into' of '_socket.socket' objects>", "~", "own"),
     ("    socket sendall", "<method 'sendall' of '_socket.socket' objects>", "~", "own"),
