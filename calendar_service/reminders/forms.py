@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -24,10 +25,10 @@ class SignupForm(FlaskForm):
     organisation = StringField("Cơ quan", validators=[Length(max=200)])
     categories = _Checkboxes(
         "Nhóm ngày kỷ niệm (để trống: tất cả)",
-        choices=[(slug, c.label) for slug, c in CATEGORIES.items()])
+        choices=[SelectChoice(slug, c.label) for slug, c in CATEGORIES.items()])
     scope = RadioField("Phạm vi", default=SCOPE_NOTABLE, choices=[
-        (SCOPE_NOTABLE, "Chỉ các ngày chỉ thị nêu tên và các năm tròn, năm chẵn"),
-        (SCOPE_ALL, "Mọi ngày kỷ niệm hằng năm")])
+        SelectChoice(SCOPE_NOTABLE, "Chỉ các ngày chỉ thị nêu tên và các năm tròn, năm chẵn"),
+        SelectChoice(SCOPE_ALL, "Mọi ngày kỷ niệm hằng năm")])
 
     def validate_email(self, field) -> None:
         try:
