@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 import requests
@@ -99,3 +102,30 @@ def test_serve_answers_over_real_http(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_sign_up_form_sends_one_confirmation_per_address_per_cooldown(client, loaded,
+                                                                         tmp_path):
+    outbox = tmp_path / "outbox"
+
+    def sign_up(email: str) -> None:
+        page = client.get("/subscribe").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        response = client.post("/subscribe", data={
+            "csrf_token": token, "email": email, "scope": "notable"})
+        assert response.status_code == 302 and response.location.endswith("/subscribe/sent")
+
+    sign_up("editor@example.org")
+    sign_up("editor@example.org")  # re-posted at once: the same page, no second e-mail
+    sign_up("other@example.org")
+    assert len(list(outbox.glob("*.eml"))) == 2
+    loaded.clock.at += timedelta(minutes=11)
+    sign_up("editor@example.org")  # after the cooldown: asked again
+    mails = [m.read_bytes() for m in outbox.glob("*.eml")]
+    assert len(mails) == 3 and sum(b"To: editor@example.org" in m for m in mails) == 2
+    # The link in it is signed and checked on the service's clock: a week, then it expires.
+    link = re.search(rb"/subscribe/confirm/[A-Za-z0-9_.\-]+", base64.b64decode(
+        max(mails, key=len).split(b"\r\n\r\n", 1)[1])).group(0).decode()
+    assert client.get(link).status_code == 200
+    loaded.clock.at += timedelta(days=8)
+    assert client.get(link).status_code == 404

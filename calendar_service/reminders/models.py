@@ -51,6 +51,8 @@ class SubscriberRow(Base):
     # None until the address is confirmed (double opt-in); nothing is sent before that.
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last sign-up confirmation e-mail: a form re-posted sends no second one for a while.
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     deliveries: Mapped[list[DeliveryRow]] = relationship(back_populates="subscriber",
                                                          passive_deletes=True)

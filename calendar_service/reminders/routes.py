@@ -8,6 +8,8 @@ URL is the proof, so that route is exempt from CSRF.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from ..web.security import csrf
@@ -23,6 +25,9 @@ from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 bp = Blueprint("reminders", __name__)
 
 CONFIRM = "confirm"
+# One confirmation e-mail per address in this time, however often the form is posted: the
+# form cannot be used to flood someone's mailbox. The page says the same either way.
+CONFIRM_COOLDOWN = timedelta(minutes=10)
 
 
 def _from_token(session, found: tuple[int, str] | None, what: str) -> SubscriberRow:
@@ -62,11 +67,13 @@ def signup():
             row.active, row.confirmed_at, row.unsubscribed_at = True, None, None
             row.categories = sorted(form.categories.data) or None
             row.scope = form.scope.data
-        if row.confirmed_at is None:
+        recently = (row.confirmation_sent_at is not None
+                    and now - row.confirmation_sent_at < CONFIRM_COOLDOWN)
+        if row.confirmed_at is None and not recently:
             send_to = (row.id, row.email, row.name)
     if send_to is not None:
         ident, email, name = send_to
-        token = make_timed_token(svc.settings.secret_key, CONFIRM, ident, email)
+        token = make_timed_token(svc.settings.secret_key, CONFIRM, ident, email, now)
         message = build_confirmation(
             recipient=email, name=name, sender=svc.settings.mail_from,
             confirm_url=f"{svc.settings.base_url}{url_for('reminders.confirm', token=token)}",
@@ -77,6 +84,8 @@ def signup():
         except (TemporaryFailure, PermanentFailure):
             flash("Chưa gửi được thư xác nhận. Vui lòng thử lại sau ít phút.", "error")
             return redirect(url_for("pages.subscribe"))
+        with svc.database.session() as session:
+            session.get(SubscriberRow, ident).confirmation_sent_at = now
     # The same answer whether or not the address was known: no address is disclosed.
     return redirect(url_for("reminders.sent"))
 
@@ -96,8 +105,8 @@ def _host() -> str:
 def confirm(token: str):
     svc = services()
     with svc.database.session() as session:
-        row = _from_token(session, read_timed_token(svc.settings.secret_key, CONFIRM, token),
-                          "xác nhận")
+        found = read_timed_token(svc.settings.secret_key, CONFIRM, token, svc.clock.now())
+        row = _from_token(session, found, "xác nhận")
         return render_template("subscribe_confirm.html", email=row.email, token=token,
                                done=row.confirmed_at is not None and row.active)
 
@@ -106,8 +115,8 @@ def confirm(token: str):
 def confirm_post(token: str):
     svc = services()
     with svc.database.session() as session:
-        row = _from_token(session, read_timed_token(svc.settings.secret_key, CONFIRM, token),
-                          "xác nhận")
+        found = read_timed_token(svc.settings.secret_key, CONFIRM, token, svc.clock.now())
+        row = _from_token(session, found, "xác nhận")
         if row.confirmed_at is None or not row.active:
             row.confirmed_at, row.active, row.unsubscribed_at = svc.clock.now(), True, None
         return render_template("subscribe_confirm.html", email=row.email, token=token,
