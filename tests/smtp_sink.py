@@ -6,12 +6,14 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 def free_port() -> int:
@@ -63,10 +65,31 @@ class SinkHandler:
 
 
 class SMTPSink:
-    def __init__(self, port: int | None = None) -> None:
+    """`starttls`: an SSL context offered through STARTTLS, and required; `implicit_tls`: the
+    whole connection in TLS (SMTPS); `logins`: {user: password}, AUTH then required."""
+
+    def __init__(self, port: int | None = None, *, starttls: ssl.SSLContext | None = None,
+                 implicit_tls: ssl.SSLContext | None = None,
+                 logins: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.handler = SinkHandler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []  # who logged in, in order
+        options: dict = {}
+        if starttls is not None:
+            options.update(tls_context=starttls, require_starttls=True)
+        if logins is not None:
+            def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
+                user = auth_data.login.decode()
+                ok = logins.get(user) == auth_data.password.decode()
+                if ok:
+                    self.logins.append(user)
+                return AuthResult(success=ok, handled=False)
+
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; under SMTPS all of it is TLS.
+            options.update(authenticator=authenticator, auth_required=True,
+                           auth_require_tls=starttls is not None)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     ssl_context=implicit_tls, **options)
 
     @property
     def url(self) -> str:

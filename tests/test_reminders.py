@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
+import trustme
 from jinja2 import UndefinedError
 from sqlalchemy import func, select
 
@@ -394,6 +396,56 @@ def test_smtp_down_for_a_tick_then_back(database, db_url, tmp_path, clock):
         assert len(server.received) == 2
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def certificate_authority(tmp_path_factory):
+    """A throwaway CA and a certificate for 127.0.0.1, as a mail server inside a
+    government network would have from an internal CA."""
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.configure_cert(context)
+    cafile = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    return context, cafile
+
+
+@pytest.mark.parametrize("kind", ["starttls", "smtps"])
+def test_tls_and_login(database, db_url, tmp_path, clock, certificate_authority, kind):
+    context, cafile = certificate_authority
+    tls = {"starttls": context} if kind == "starttls" else {"implicit_tls": context}
+    server = SMTPSink(**tls, logins={"lich": "p@ss w:rd"}).start()
+    try:
+        scheme, option = ("smtp", "starttls=1&") if kind == "starttls" else ("smtps", "")
+        base = (f"{scheme}://lich:p%40ss%20w%3Ard@127.0.0.1:{server.port}"
+                f"?{option}timeout=5")
+        services = make_services(database, db_url, tmp_path, clock, f"{base}&cafile={cafile}")
+        add(services, "editor@example.org", categories=["victory"])
+        # Without the CA the certificate is refused: a temporary failure, nothing lost.
+        untrusted = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=base),
+                             clock=clock, _database=database)
+        refused = run_tick(untrusted, at("2024-04-30"))
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.dispatch.retrying[0]
+        assert server.received == []
+        # A wrong password: retried too (the configuration is at fault, not the message).
+        wrong = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=base.replace(
+            "p%40ss", "sai") + f"&cafile={cafile}"), clock=clock, _database=database)
+        denied = run_tick(wrong, at("2024-04-30", 8, 10))
+        assert "login refused" in denied.dispatch.retrying[0] and server.received == []
+        done = run_tick(services, at("2024-04-30", 9))  # after the backoff
+        assert len(done.dispatch.sent) == 1 and len(server.received) == 1
+        assert server.logins == ["lich"]
+        assert server.received[0].rcpt_tos == ["editor@example.org"]
+    finally:
+        server.stop()
+
+
+def test_mail_url_mistakes_are_clear_errors():
+    with pytest.raises(ValueError, match="cafile"):
+        transport_from_url("smtp://127.0.0.1:25?starttls=1&cafile=/nonexistent/ca.pem")
+    with pytest.raises(ValueError, match="ASCII"):
+        transport_from_url("smtp://lich:m%E1%BA%ADt@127.0.0.1:25?starttls=1")
 
 
 def test_451_then_accepted(svc, sink):

@@ -4,6 +4,8 @@ later) and permanent (give up, say why).
 - file://FOLDER            one .eml per message (the embedded default: no mail server needed)
 - smtp://user:pass@host:port[?starttls=1]
 - smtps://user:pass@host:port
+Options: timeout=SECONDS (default 30); cafile=PATH, a CA bundle to trust for STARTTLS and
+SMTPS instead of the system's (a mail server with an internal CA's certificate).
 """
 
 from __future__ import annotations
@@ -84,11 +86,11 @@ class _SMTPSender:
         try:
             if t.implicit_tls:
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    t.host, t.port, timeout=t.timeout, context=ssl.create_default_context())
+                    t.host, t.port, timeout=t.timeout, context=t.tls_context())
             else:
                 client = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
                 if t.starttls:
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=t.tls_context())
             # The final "." goes out as a small write of its own after the body (see
             # send): without TCP_NODELAY, Nagle's algorithm would hold it back until the
             # server's delayed ACK, tens of milliseconds a message.
@@ -96,7 +98,10 @@ class _SMTPSender:
             if t.username:
                 client.login(t.username, t.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentFailure(f"SMTP login refused: {exc.smtp_code}") from exc
+            # Wrong credentials are the configuration's fault, not the message's: retried
+            # (with backoff) so that reminders survive until CALENDAR_MAIL_URL is fixed.
+            raise TemporaryFailure(f"SMTP login refused ({exc.smtp_code}): check the user and "
+                                   "password in CALENDAR_MAIL_URL") from exc
         except smtplib.SMTPResponseException as exc:
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
         except (OSError, smtplib.SMTPException) as exc:
@@ -184,11 +189,17 @@ class _SMTPSender:
 class SMTPTransport:
     def __init__(self, host: str, port: int, *, username: str | None = None,
                  password: str | None = None, starttls: bool = False,
-                 implicit_tls: bool = False, timeout: float = 30.0) -> None:
+                 implicit_tls: bool = False, timeout: float = 30.0,
+                 cafile: str | None = None) -> None:
         self.host, self.port = host, port
         self.username, self.password = username, password
         self.starttls, self.implicit_tls = starttls, implicit_tls
         self.timeout = timeout
+        self.cafile = cafile
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificates verified, host name checked: against `cafile` when given."""
+        return ssl.create_default_context(cafile=self.cafile)
 
     @contextmanager
     def connect(self) -> Iterator[_SMTPSender]:
@@ -210,11 +221,21 @@ def transport_from_url(url: str) -> FileTransport | SMTPTransport:
             raise ValueError(f"CALENDAR_MAIL_URL: no host in {url!r}")
         query = parse_qs(parts.query)
         implicit = parts.scheme == "smtps"
+        username = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password else None
+        if not ((username or "").isascii() and (password or "").isascii()):
+            # smtplib's AUTH encodes credentials as ASCII; refuse them here, clearly.
+            raise ValueError("CALENDAR_MAIL_URL: the SMTP user name and password must be "
+                             "ASCII (percent-encode punctuation)")
+        cafile = query.get("cafile", [None])[0]
+        if cafile is not None and not Path(cafile).is_file():
+            raise ValueError(f"CALENDAR_MAIL_URL: cafile {cafile!r} is not a readable file")
         return SMTPTransport(
             parts.hostname, parts.port or (465 if implicit else 25),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
+            username=username,
+            password=password,
             starttls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
             implicit_tls=implicit,
-            timeout=float(query.get("timeout", ["30"])[0]))
+            timeout=float(query.get("timeout", ["30"])[0]),
+            cafile=cafile)
     raise ValueError(f"CALENDAR_MAIL_URL: use file://, smtp:// or smtps://, not {url!r}")
