@@ -740,6 +740,27 @@ def test_users_add_twice_and_passwd(cli, services):
     assert browser.login(password="a brand new passphrase").status_code == 302
 
 
+def test_users_unlock_and_remove(cli, services):
+    run(cli, "users", "add", "admin", input=f"{PASSWORD}\n")
+    run(cli, "users", "add", "editor", input=f"{PASSWORD}\n")
+    browser, other = Browser(make_app(services)), Browser(make_app(services))
+    for _ in range(5):
+        browser.login(password="wrong password")
+    assert browser.login().status_code == 200  # locked
+    assert "locked until" in run(cli, "users", "list").stdout
+    assert run(cli, "users", "unlock", "admin").stdout == "unlocked admin\n"
+    assert browser.login().status_code == 302  # the same password works again
+    assert other.login("editor").status_code == 302
+    assert other.get("/admin/").status_code == 200
+    assert run(cli, "users", "remove", "Editor").stdout == "removed admin user editor\n"
+    assert other.get("/admin/").status_code == 302  # signed out at once
+    assert [line.split("\t")[0] for line in run(cli, "users", "list").stdout.splitlines()] == [
+        "admin"]
+    for command in ("remove", "unlock"):
+        missing = run(cli, "users", command, "editor")
+        assert missing.exit_code == 1 and "no user 'editor'" in missing.stderr
+
+
 def test_users_add_asks_twice_on_a_terminal(cli, services, monkeypatch):
     import click
 

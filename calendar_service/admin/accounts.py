@@ -89,6 +89,25 @@ def set_password(session: Session, name: str, password: str) -> AdminUser:
     return user
 
 
+def unlock_user(session: Session, name: str) -> AdminUser:
+    """Lift a lockout now, without changing the password."""
+    user = find_user(session, name, for_update=True)
+    if user is None:
+        raise AccountError(f"no user {normalise_username(name)!r}")
+    user.failed_attempts = 0
+    user.locked_until = None
+    return user
+
+
+def remove_user(session: Session, name: str) -> None:
+    """Delete an account; its sessions end with it (each request looks the user up). The
+    audit log keeps the name in its entries."""
+    user = find_user(session, name, for_update=True)
+    if user is None:
+        raise AccountError(f"no user {normalise_username(name)!r}")
+    session.delete(user)
+
+
 def list_users(session: Session) -> list[AdminUser]:
     return list(session.scalars(select(AdminUser).order_by(AdminUser.username)))
 

@@ -80,6 +80,24 @@ def users_passwd(ctx: click.Context, name: str) -> None:
     click.echo(f"password changed for {user.username}")
 
 
+@users.command("unlock")
+@click.argument("name")
+@click.pass_context
+def users_unlock(ctx: click.Context, name: str) -> None:
+    """Lift a lockout after failed logins, keeping the password."""
+    user = _in_session(ctx, lambda s, now: accounts.unlock_user(s, name))
+    click.echo(f"unlocked {user.username}")
+
+
+@users.command("remove")
+@click.argument("name")
+@click.pass_context
+def users_remove(ctx: click.Context, name: str) -> None:
+    """Delete an admin account; it is signed out everywhere at once."""
+    _in_session(ctx, lambda s, now: accounts.remove_user(s, name))
+    click.echo(f"removed admin user {accounts.normalise_username(name)}")
+
+
 @users.command("list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
