@@ -622,6 +622,24 @@ def test_add_deactivate_and_reactivate_a_subscriber(admin, admin_services):
         "subscriber-add", "subscriber-deactivate", "subscriber-reactivate"]
 
 
+def test_the_subscriber_list_is_paged_and_searchable(admin, admin_services):
+    with admin_services.database.session() as session:
+        for i in range(55):
+            subs.add(session, subs.NewSubscriber.parse(
+                f"editor{i:02d}@example.org", name="Đức Anh" if i == 42 else None,
+                organisation="Báo 100%_thật" if i == 7 else None), NOW)
+    first, second = admin.text("/admin/subscribers"), admin.text("/admin/subscribers?page=2")
+    assert first.count("@example.org</a>") == 50 and "Trang 1/2 · 55 mục" in first
+    assert second.count("@example.org</a>") == 5 and "editor54@example.org" in second
+    found = admin.text("/admin/subscribers?q=Đức")  # a name, with its capital Đ as typed
+    assert found.count("@example.org</a>") == 1 and "editor42@example.org" in found
+    assert admin.text("/admin/subscribers?q=EDITOR0").count("@example.org</a>") == 10
+    literal = admin.text("/admin/subscribers?q=100%25_")  # % and _ are not wildcards
+    assert literal.count("@example.org</a>") == 1 and "editor07@example.org" in literal
+    assert "Không có người nhận nào khớp" in admin.text("/admin/subscribers?q=nobody")
+    assert admin.get("/admin/subscribers?page=0").status_code == 400
+
+
 @pytest.mark.parametrize("email, message", [
     ("not-an-address", "địa chỉ e-mail không hợp lệ"),
     ("editor@example.org", "editor@example.org đã đăng ký"),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..reminders.models import DeliveryRow, SubscriberRow
@@ -38,6 +38,28 @@ def commemorations(session: Session, number: int, per_page: int) -> Page[Any]:
     query = select(c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day,
                    c.status, c.cancelled_by_admin, c.revision, c.updated_at).order_by(c.id)
     return _paged(session, query, number, per_page)
+
+
+def subscribers(session: Session, number: int, per_page: int, *, q: str | None = None
+                ) -> Page[Any]:
+    """Subscribers by address; `q` matches part of the address, name or organisation."""
+    s = SubscriberRow
+    query = select(s.id, s.email, s.name, s.organisation, s.categories, s.scope, s.active,
+                   s.confirmed_at, s.created_at, s.email_enabled).order_by(s.email)
+    if q:
+        # As typed, and lower-cased (SQLite's lower() folds only ASCII letters: "Đ" stays).
+        typed, lowered = _like(q), _like(q.lower())
+        query = query.where(or_(*(
+            condition for column in (s.email, s.name, s.organisation)
+            for condition in (column.like(typed, escape="\\"),
+                              func.lower(column).like(lowered, escape="\\")))))
+    return _paged(session, query, number, per_page)
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def deliveries(session: Session, number: int, per_page: int, *, status: str | None = None,

@@ -262,9 +262,10 @@ def export_catalogue():
 # --- Subscribers and deliveries -------------------------------------------------------
 
 def _render_subscribers(form: SubscriberForm, status: int = 200):
+    q = (request.args.get("q") or "").strip()[:200]
     with services().database.session() as session:
-        rows = subs.list_all(session)
-        return render_template("admin/subscribers.html", rows=rows, form=form), status
+        page = queries.subscribers(session, _page_number(), PER_PAGE, q=q or None)
+        return render_template("admin/subscribers.html", page=page, q=q, form=form), status
 
 
 @bp.get("/subscribers")
