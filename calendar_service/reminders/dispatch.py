@@ -4,9 +4,9 @@ Claiming moves rows from pending to sending in one statement (`FOR UPDATE SKIP L
 PostgreSQL, `UPDATE … RETURNING` on SQLite), so two dispatchers never take the same row. Each
 result is committed in its own transaction before the next message can be accepted: while
 the mail server reads the next message's body, before the final "." (so the commit adds no
-wait of its own), or at once when no message follows. A crash therefore loses nothing and repeats at most one
-message — with the same Message-ID, which mail clients collapse. A row left in "sending" by a
-crash is released after STALE_CLAIM and sent again.
+wait of its own), or at once when no message follows. A crash therefore loses nothing and
+repeats at most one message — with the same Message-ID, which mail clients collapse. A row
+left in "sending" by a crash is released after STALE_CLAIM and sent again.
 """
 
 from __future__ import annotations
@@ -307,10 +307,10 @@ class _Job:
 class _Sender(threading.Thread):
     """Sends and records, one job at a time, while the dispatcher renders the next ones.
 
-    The sender owns the SMTP connection and writes each result in its own commit, at the
-    latest while the next message's envelope starts (see the module's docstring), so a crash
-    still repeats at most one message; jobs waiting in the (small) queue are only claimed,
-    not sent, and are released as stale and sent later.
+    The sender owns the SMTP connection and commits each result before the next message
+    can be accepted (see the module's docstring), so a crash still repeats at most one
+    message; jobs waiting in the (small) queue are only claimed, not sent, and are released
+    as stale and sent later.
     """
 
     def __init__(self, services: Services, transport, now: datetime,

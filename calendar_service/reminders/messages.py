@@ -206,12 +206,12 @@ def build_confirmation(*, recipient: str, name: str | None, sender: str, confirm
     token = hashlib.sha256(f"{recipient}|{confirm_url}".encode()).hexdigest()[:24]
     mid = f"<confirm.{token}@{host}>"
     text = CONFIRM.render({"name": name, "email": recipient, "url": confirm_url})
+    address = header_safe(ascii_email(recipient))
     headers = [
         ("Subject", Header("[Lịch kỷ niệm] Xác nhận đăng ký nhận nhắc lịch", "utf-8")
          .encode(linesep="\r\n")),
         ("From", header_safe(sender)),
-        ("To", formataddr((header_safe(name or ""), header_safe(ascii_email(recipient))),
-                          charset="utf-8")),
+        ("To", formataddr((header_safe(name or ""), address), charset="utf-8")),
         ("Date", format_datetime(sent_at)),
         ("Message-ID", mid),
         ("Auto-Submitted", "auto-generated"),
@@ -220,7 +220,7 @@ def build_confirmation(*, recipient: str, name: str | None, sender: str, confirm
         ("Content-Transfer-Encoding", "base64"),
     ]
     head = "".join(f"{n}: {v}\r\n" for n, v in headers).encode("ascii")
-    return Outgoing(mid, header_safe(sender), header_safe(ascii_email(recipient)),
+    return Outgoing(mid, header_safe(sender), address,
                     head + b"\r\n" + _b64(text.encode("utf-8")))
 
 

@@ -30,7 +30,7 @@ _BARE_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")
 
 def _envelope(address: str) -> str:
     """<address> for MAIL FROM / RCPT TO. smtplib's quoteaddr parses every address with
-    the email package, a tenth of the sender's time; a bare address needs only brackets."""
+    the email package (it showed in the sender's profile); a bare one needs only brackets."""
     return f"<{address}>" if _BARE_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
 
 
