@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +14,8 @@ from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
 from ..catalogue.loader import MAX_LEAD_DAYS
+from ..catalogue.model import CONTROL_IN_LINE
 from .models import GLOBAL_WEBHOOK_EMAIL, SCOPE_NOTABLE, SCOPES, SubscriberRow
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SubscriberError(ValueError):
@@ -57,7 +55,7 @@ def clean_text(value: str | None, field: str, limit: int = 200) -> str | None:
     value = value.strip()
     if not value:
         return None
-    if _CONTROL.search(value):
+    if CONTROL_IN_LINE.search(value):
         raise SubscriberError(f"{field}: không được chứa ký tự điều khiển hoặc xuống dòng")
     if len(value) > limit:
         raise SubscriberError(f"{field}: tối đa {limit} ký tự")
