@@ -37,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from calendar_service.anniversaries import occurrences
-from calendar_service.catalogue import CATEGORIES, Catalogue, load_catalogue
+from calendar_service.catalogue import Catalogue, load_catalogue
 from calendar_service.config import normalise_database_url
 from calendar_service.store import Database, sync_catalogue, upgrade
 from calendar_service.vietnamese import fold

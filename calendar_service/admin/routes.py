@@ -27,7 +27,7 @@ from ..catalogue import CATEGORIES
 from ..reminders import subscribers as subs
 from ..reminders.models import FAILED, PENDING, SENDING, SENT, SKIPPED, SubscriberRow
 from ..store.models import CommemorationRow
-from ..web.services import services
+from ..web.services import no_commemoration, services
 from . import audit, editing, export, queries
 from .accounts import LOCK_DURATION, MAX_FAILED_ATTEMPTS, authenticate
 from .auth import (
@@ -137,7 +137,7 @@ def _render_event(ident: str, form: EditForm | None = None, status: int = 200):
     with services().database.session() as session:
         row = session.get(CommemorationRow, ident)
         if row is None:
-            abort(404, description=f"Không có ngày kỷ niệm “{ident}”.")
+            abort(404, description=no_commemoration(ident))
         history = list(session.scalars(
             select(AuditEntry).where(AuditEntry.commemoration_id == ident)
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(20)))
@@ -162,7 +162,7 @@ def _apply(ident: str, change: Change, done: str):
         with svc.database.session() as session:
             row = editing.row_for_update(session, ident)
             if row is None:
-                abort(404, description=f"Không có ngày kỷ niệm “{ident}”.")
+                abort(404, description=no_commemoration(ident))
             changes = change(session, row, _who(), svc.clock.now())
     except editing.EditError as exc:
         flash(str(exc), "error")

@@ -6,8 +6,7 @@ from flask import Blueprint, abort, current_app, request
 
 from ..anniversaries import next_dated_occurrence
 from ..clock import today
-from ..store import get_commemoration
-from ..web.services import services
+from ..web.services import commemoration_or_404, services
 from .http import feed_response
 from .ical import FeedSite, occurrence_calendar
 from .query import FeedQuery, FeedQueryError
@@ -33,10 +32,7 @@ def calendar():
 def event_download(ident: str):
     """The commemoration's next dated occurrence, for "add to my calendar"."""
     svc = services()
-    with svc.database.session() as session:
-        stored = get_commemoration(session, ident)
-    if stored is None:
-        abort(404, description=f"Không có ngày kỷ niệm '{ident}'.")
+    stored = commemoration_or_404(ident)
     if stored.cancelled:
         abort(410, description=f"Ngày kỷ niệm '{ident}' đã bị hủy khỏi danh mục.")
     occ = next_dated_occurrence(stored.commemoration, today(svc.clock))

@@ -30,6 +30,17 @@ CONFIRM = "confirm"
 CONFIRM_COOLDOWN = timedelta(minutes=10)
 
 
+def _confirming(session, token: str) -> SubscriberRow:
+    svc = services()
+    return _from_token(session, read_timed_token(svc.settings.secret_key, CONFIRM, token,
+                                                 svc.clock.now()), "xác nhận")
+
+
+def _unsubscribing(session, token: str) -> SubscriberRow:
+    return _from_token(session, read_token(services().settings.secret_key, UNSUBSCRIBE, token),
+                       "hủy đăng ký")
+
+
 def _from_token(session, found: tuple[int, str] | None, what: str) -> SubscriberRow:
     if found is None:
         abort(404, description=f"Liên kết {what} không hợp lệ hoặc đã hết hạn.")
@@ -105,8 +116,7 @@ def _host() -> str:
 def confirm(token: str):
     svc = services()
     with svc.database.session() as session:
-        found = read_timed_token(svc.settings.secret_key, CONFIRM, token, svc.clock.now())
-        row = _from_token(session, found, "xác nhận")
+        row = _confirming(session, token)
         return render_template("subscribe_confirm.html", email=row.email, token=token,
                                done=row.confirmed_at is not None and row.active)
 
@@ -115,8 +125,7 @@ def confirm(token: str):
 def confirm_post(token: str):
     svc = services()
     with svc.database.session() as session:
-        found = read_timed_token(svc.settings.secret_key, CONFIRM, token, svc.clock.now())
-        row = _from_token(session, found, "xác nhận")
+        row = _confirming(session, token)
         if row.confirmed_at is None or not row.active:
             row.confirmed_at, row.active, row.unsubscribed_at = svc.clock.now(), True, None
         return render_template("subscribe_confirm.html", email=row.email, token=token,
@@ -129,8 +138,7 @@ def confirm_post(token: str):
 def unsubscribe_page(token: str):
     svc = services()
     with svc.database.session() as session:
-        row = _from_token(session, read_token(svc.settings.secret_key, UNSUBSCRIBE, token),
-                          "hủy đăng ký")
+        row = _unsubscribing(session, token)
         return render_template("unsubscribe.html", email=row.email, done=not row.active,
                                token=token)
 
@@ -140,7 +148,6 @@ def unsubscribe_page(token: str):
 def unsubscribe_post(token: str):
     svc = services()
     with svc.database.session() as session:
-        row = _from_token(session, read_token(svc.settings.secret_key, UNSUBSCRIBE, token),
-                          "hủy đăng ký")
+        row = _unsubscribing(session, token)
         unsubscribe(session, row, svc.clock.now())
         return render_template("unsubscribe.html", email=row.email, done=True, token=token)

@@ -13,9 +13,8 @@ from ..anniversaries import next_occurrence, occurrence_in
 from ..catalogue import CATEGORIES
 from ..clock import today
 from ..feeds.links import feed_url, google_subscribe_url, webcal_url
-from ..store import get_commemoration
 from .home import MONTHS
-from .services import services
+from .services import commemoration_or_404, services
 
 bp = Blueprint("pages", __name__)
 
@@ -57,10 +56,7 @@ def google_event_link(title: str, day: date, details: str, location: str | None)
 @bp.get("/events/<ident>")
 def event(ident: str):
     svc = services()
-    with svc.database.session() as session:
-        stored = get_commemoration(session, ident)
-    if stored is None:
-        abort(404, description=f"Không có ngày kỷ niệm “{ident}”.")
+    stored = commemoration_or_404(ident)
     c = stored.commemoration
     now = today(svc.clock)
     upcoming = next_occurrence(c, now)
