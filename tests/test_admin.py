@@ -660,18 +660,26 @@ def sink():
     server.stop()
 
 
-def test_send_now_delivers_through_smtp_and_the_log_shows_it(database, db_url, tmp_path,
-                                                             clock, sink):
+def _admin_on_the_day(database, db_url, tmp_path, clock, sink, subscriber: str):
+    """30/4/2024 08:00, the 2024 catalogue, one subscriber to Chiến thắng, mail to `sink`,
+    and a logged-in administrator's browser."""
     services = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=sink.url),
                         clock=clock, _database=database)
     clock.at = datetime(2024, 4, 30, 8, 0, tzinfo=clock.tz)
     with database.session() as session:
         sync_catalogue(session, load_catalogue([EVENTS_2024]), clock.at)
         accounts.create_user(session, "admin", PASSWORD, clock.at)
-        subs.add(session, subs.NewSubscriber.parse("editor@example.org",
-                                                   categories=["victory"]), clock.at)
+        subs.add(session, subs.NewSubscriber.parse(subscriber, categories=["victory"]),
+                 clock.at)
     browser = Browser(make_app(services))
     browser.login()
+    return services, browser
+
+
+def test_send_now_delivers_through_smtp_and_the_log_shows_it(database, db_url, tmp_path,
+                                                             clock, sink):
+    services, browser = _admin_on_the_day(database, db_url, tmp_path, clock, sink,
+                                          "editor@example.org")
     response = browser.post("/admin/deliveries/send", page="/admin/deliveries")
     assert response.status_code == 302
     page = browser.text("/admin/deliveries")
@@ -697,17 +705,8 @@ def test_send_now_delivers_through_smtp_and_the_log_shows_it(database, db_url, t
 
 
 def test_failed_deliveries_show_their_error(database, db_url, tmp_path, clock, sink):
-    services = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=sink.url),
-                        clock=clock, _database=database)
-    clock.at = datetime(2024, 4, 30, 8, 0, tzinfo=clock.tz)
     sink.handler.rejected.add("gone@example.org")
-    with database.session() as session:
-        sync_catalogue(session, load_catalogue([EVENTS_2024]), clock.at)
-        accounts.create_user(session, "admin", PASSWORD, clock.at)
-        subs.add(session, subs.NewSubscriber.parse("gone@example.org",
-                                                   categories=["victory"]), clock.at)
-    browser = Browser(make_app(services))
-    browser.login()
+    _, browser = _admin_on_the_day(database, db_url, tmp_path, clock, sink, "gone@example.org")
     browser.post("/admin/deliveries/send", page="/admin/deliveries")
     page = browser.text("/admin/deliveries?status=failed")
     assert "lỗi 1" in page

@@ -62,9 +62,11 @@ def sink():
     server.stop()
 
 
-def make_services(database, db_url, tmp_path, clock, mail_url) -> Services:
-    services = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=mail_url),
-                        clock=clock, _database=database)
+def make_services(database, db_url, tmp_path, clock, mail_url, **settings: str) -> Services:
+    """Services over `database` with the 2024 catalogue loaded (idempotent: a second
+    Services on the same database, with other settings, changes nothing stored)."""
+    services = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=mail_url,
+                                      **settings), clock=clock, _database=database)
     with services.database.session() as session:
         sync_catalogue(session, load_catalogue([EVENTS_2024]), at("2024-01-01"))
     return services
@@ -423,14 +425,13 @@ def test_tls_and_login(database, db_url, tmp_path, clock, certificate_authority,
         services = make_services(database, db_url, tmp_path, clock, f"{base}&cafile={cafile}")
         add(services, "editor@example.org", categories=["victory"])
         # Without the CA the certificate is refused: a temporary failure, nothing lost.
-        untrusted = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=base),
-                             clock=clock, _database=database)
+        untrusted = make_services(database, db_url, tmp_path, clock, base)
         refused = run_tick(untrusted, at("2024-04-30"))
         assert "CERTIFICATE_VERIFY_FAILED" in refused.dispatch.retrying[0]
         assert server.received == []
         # A wrong password: retried too (the configuration is at fault, not the message).
-        wrong = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=base.replace(
-            "p%40ss", "sai") + f"&cafile={cafile}"), clock=clock, _database=database)
+        wrong = make_services(database, db_url, tmp_path, clock,
+                              base.replace("p%40ss", "sai") + f"&cafile={cafile}")
         denied = run_tick(wrong, at("2024-04-30", 8, 10))
         assert "login refused" in denied.dispatch.retrying[0] and server.received == []
         done = run_tick(services, at("2024-04-30", 9))  # after the backoff
@@ -593,69 +594,60 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
-def test_webhook_500_then_success(svc, sink):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    _Hook.answers, _Hook.bodies = [500], []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        add(svc, "team@example.org", categories=["victory"],
-            webhook_url=f"http://127.0.0.1:{server.server_port}/hooks/abc")
-        first = run_tick(svc, at("2024-04-30"))
-        assert len(first.dispatch.sent) == 1  # the e-mail
-        assert len(first.dispatch.retrying) == 1 and "500" in first.dispatch.retrying[0]
-        second = run_tick(svc, at("2024-04-30", 9))
-        assert len(second.dispatch.sent) == 1
-        (body,) = _Hook.bodies
-        assert set(body) == {"text"}
-        assert "Còn 7 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in body["text"]
-        run_tick(svc, at("2024-04-30", 10))
-        assert len(_Hook.bodies) == 1 and len(sink.received) == 1
-    finally:
-        server.shutdown()
-
-
-def test_the_global_chat_channel(database, db_url, tmp_path, clock, sink, cli):
+@pytest.fixture
+def hook():
+    """A chat server on loopback: its base URL; what it received is in _Hook.bodies."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     _Hook.answers, _Hook.bodies = [], []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    hook = f"http://127.0.0.1:{server.server_port}/hooks/team"
-    try:
-        services = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=sink.url,
-                                          CALENDAR_WEBHOOK_URL=hook),
-                            clock=clock, _database=database)
-        with services.database.session() as session:
-            sync_catalogue(session, load_catalogue([EVENTS_2024]), at("2024-01-01"))
-        add(services, "editor@example.org", categories=["victory"])
-        dry = run_tick(services, at("2024-04-30"), dry_run=True)
-        assert any(line.endswith("webhook → subscriber " + line.split()[-1])
-                   for line in dry.would_send)
-        report = run_tick(services, at("2024-04-30"))
-        # The editor's e-mail; the channel (every category) posts Điện Biên Phủ −7 d and
-        # Trần Phú −1 d — designated or round, what a default subscriber hears.
-        assert len(report.dispatch.sent) == 3
-        assert [m.rcpt_tos for m in sink.received] == [["editor@example.org"]]  # no e-mail
-        texts = sorted(body["text"] for body in _Hook.bodies)
-        assert len(texts) == 2
-        assert "Còn 1 ngày: Kỷ niệm 120 năm Ngày sinh đồng chí Trần Phú" in texts[0]
-        assert "Còn 7 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in texts[1]
-        with services.database.session() as session:
-            (channel,) = [r for r in subs.list_all(session) if not r.email_enabled]
-            assert (channel.webhook_url, channel.active) == (hook, True)
-        run_tick(services, at("2024-04-30", 9))
-        assert len(_Hook.bodies) == 2  # once each
-        refused = cli("subscribers", "remove", channel.email)
-        assert refused.exit_code == 1 and "CALENDAR_WEBHOOK_URL" in refused.output
-        # Unset: the channel stops; its history stays.
-        quiet = Services(make_settings(db_url, tmp_path, CALENDAR_MAIL_URL=sink.url),
-                         clock=clock, _database=database)
-        run_tick(quiet, at("2024-05-06"))  # Điện Biên Phủ −1 d
-        assert len(_Hook.bodies) == 2 and len(sink.received) == 2
-        with services.database.session() as session:
-            assert not subs.find(session, channel.email).active
-    finally:
-        server.shutdown()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_webhook_500_then_success(svc, sink, hook):
+    _Hook.answers = [500]
+    add(svc, "team@example.org", categories=["victory"], webhook_url=f"{hook}/hooks/abc")
+    first = run_tick(svc, at("2024-04-30"))
+    assert len(first.dispatch.sent) == 1  # the e-mail
+    assert len(first.dispatch.retrying) == 1 and "500" in first.dispatch.retrying[0]
+    second = run_tick(svc, at("2024-04-30", 9))
+    assert len(second.dispatch.sent) == 1
+    (body,) = _Hook.bodies
+    assert set(body) == {"text"}
+    assert "Còn 7 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in body["text"]
+    run_tick(svc, at("2024-04-30", 10))
+    assert len(_Hook.bodies) == 1 and len(sink.received) == 1
+
+
+def test_the_global_chat_channel(database, db_url, tmp_path, clock, sink, cli, hook):
+    channel_url = f"{hook}/hooks/team"
+    services = make_services(database, db_url, tmp_path, clock, sink.url,
+                             CALENDAR_WEBHOOK_URL=channel_url)
+    add(services, "editor@example.org", categories=["victory"])
+    dry = run_tick(services, at("2024-04-30"), dry_run=True)
+    assert any(" webhook → subscriber " in line for line in dry.would_send)
+    report = run_tick(services, at("2024-04-30"))
+    # The editor's e-mail; the channel (every category) posts Điện Biên Phủ −7 d and
+    # Trần Phú −1 d — designated or round, what a default subscriber hears.
+    assert len(report.dispatch.sent) == 3
+    assert [m.rcpt_tos for m in sink.received] == [["editor@example.org"]]  # no e-mail
+    texts = sorted(body["text"] for body in _Hook.bodies)
+    assert len(texts) == 2
+    assert "Còn 1 ngày: Kỷ niệm 120 năm Ngày sinh đồng chí Trần Phú" in texts[0]
+    assert "Còn 7 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in texts[1]
+    with services.database.session() as session:
+        (channel,) = [r for r in subs.list_all(session) if not r.email_enabled]
+        assert (channel.webhook_url, channel.active) == (channel_url, True)
+    run_tick(services, at("2024-04-30", 9))
+    assert len(_Hook.bodies) == 2  # once each
+    refused = cli("subscribers", "remove", channel.email)
+    assert refused.exit_code == 1 and "CALENDAR_WEBHOOK_URL" in refused.output
+    # Unset: the channel stops; its history stays.
+    quiet = make_services(database, db_url, tmp_path, clock, sink.url)
+    run_tick(quiet, at("2024-05-06"))  # Điện Biên Phủ −1 d
+    assert len(_Hook.bodies) == 2 and len(sink.received) == 2
+    with services.database.session() as session:
+        assert not subs.find(session, channel.email).active
 
 
 # --- Scheduler ----------------------------------------------------------------------
