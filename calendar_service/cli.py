@@ -285,21 +285,22 @@ def subscribers_list(ctx, as_json):
 
     services = _services(ctx)
     with services.database.session() as session:
+        found = subs.list_all(session)
         rows = [{
             "email": r.email, "name": r.name, "organisation": r.organisation,
             "categories": r.categories, "scope": r.scope, "lead_days": r.lead_days,
             "webhook": bool(r.webhook_url), "active": r.active,
             "confirmed": r.confirmed_at is not None,
-        } for r in subs.list_all(session)]
+        } for r in found]
+        receiving = [r.receives for r in found]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
         click.echo("Chưa có người đăng ký.")
         return
-    for r in rows:
-        state = "đang nhận" if r["active"] and r["confirmed"] else (
-            "chờ xác nhận" if r["active"] else "đã hủy")
+    for r, receives in zip(rows, receiving):
+        state = "đang nhận" if receives else ("chờ xác nhận" if r["active"] else "đã hủy")
         cats = ",".join(r["categories"] or []) or "tất cả"
         click.echo(f"{r['email']}\t{r['name'] or ''}\t{cats}\t{r['scope']}\t{state}")
 

@@ -24,6 +24,10 @@ DIRECTIVE = [
 ]
 
 
+def entries(catalogue):
+    return {c.id: c for c in catalogue.commemorations}
+
+
 @pytest.fixture(scope="module")
 def catalogue():
     from tests.conftest import EVENTS_2024
@@ -39,7 +43,7 @@ def test_the_file_names_the_year_and_theme(catalogue):
 
 
 def test_all_twelve_commemorations_with_their_origins(catalogue):
-    by_id = catalogue.by_id()
+    by_id = entries(catalogue)
     assert sorted(by_id) == sorted(i for i, _, _ in DIRECTIVE)
     for ident, origin, ordinal in DIRECTIVE:
         c = by_id[ident]
@@ -54,14 +58,14 @@ def test_all_twelve_commemorations_with_their_origins(catalogue):
 
 
 def test_titles_read_after_ky_niem_n_nam(catalogue):
-    by_id = catalogue.by_id()
+    by_id = entries(catalogue)
     assert by_id["dien-bien-phu"].title == "Chiến thắng Điện Biên Phủ"
     assert by_id["quan-doi-nhan-dan-viet-nam"].title == "Ngày thành lập Quân đội nhân dân Việt Nam"
     assert by_id["tran-phu"].title == "Ngày sinh đồng chí Trần Phú"
 
 
 def test_mother_nguyen_thi_thu_has_a_chosen_day_but_no_birth_day(catalogue):
-    c = catalogue.by_id()["me-nguyen-thi-thu"]
+    c = entries(catalogue)["me-nguyen-thi-thu"]
     assert c.precision is Precision.YEAR
     assert c.observed_on(2024) == date(2024, 7, 27)
     assert c.observed_on(2025) is None
@@ -69,7 +73,7 @@ def test_mother_nguyen_thi_thu_has_a_chosen_day_but_no_birth_day(catalogue):
 
 
 def test_huynh_ngoc_hue_stays_undecided_and_names_both_candidates(catalogue):
-    c = catalogue.by_id()["huynh-ngoc-hue"]
+    c = entries(catalogue)["huynh-ngoc-hue"]
     assert c.precision is Precision.YEAR
     assert c.observances == ()
     assert "09/8/1914" in c.note and "10/8/1914" in c.note
@@ -77,16 +81,16 @@ def test_huynh_ngoc_hue_stays_undecided_and_names_both_candidates(catalogue):
 
 
 def test_hoang_dinh_giong_is_found_by_either_spelling(catalogue):
-    c = catalogue.by_id()["hoang-dinh-giong"]
+    c = entries(catalogue)["hoang-dinh-giong"]
     assert "Hoàng Đình Giong" in c.title
     assert c.matches("Hoàng Đình Giông")
     assert c.matches("hoang dinh giong")
-    assert not catalogue.by_id()["tran-phu"].matches("Giông")
+    assert not entries(catalogue)["tran-phu"].matches("Giông")
 
 
 def test_thuong_duc_is_located_in_dai_loc(catalogue):
-    assert "Đại Lộc" in catalogue.by_id()["thuong-duc"].location
-    assert "Quảng Nam" in catalogue.by_id()["thuong-duc"].location
+    assert "Đại Lộc" in entries(catalogue)["thuong-duc"].location
+    assert "Quảng Nam" in entries(catalogue)["thuong-duc"].location
 
 
 def test_text_is_nfc(catalogue):

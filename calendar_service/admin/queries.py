@@ -45,7 +45,8 @@ def subscribers(session: Session, number: int, per_page: int, *, q: str | None =
     """Subscribers by address; `q` matches part of the address, name or organisation."""
     s = SubscriberRow
     query = select(s.id, s.email, s.name, s.organisation, s.categories, s.scope, s.active,
-                   s.confirmed_at, s.created_at, s.email_enabled).order_by(s.email)
+                   s.confirmed_at, s.receives.label("receives"), s.created_at,
+                   s.email_enabled).order_by(s.email)
     if q:
         # As typed, and lower-cased (SQLite's lower() folds only ASCII letters: "Đ" stays).
         typed, lowered = _like(q), _like(q.lower())

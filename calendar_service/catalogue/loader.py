@@ -24,7 +24,14 @@ from typing import Any
 from ..vietnamese import nfc
 from .categories import CATEGORIES
 from .lines import LineMap
-from .model import CONTROL_IN_LINE, CONTROL_IN_PROSE, Catalogue, CatalogueFile, Commemoration
+from .model import (
+    CONTROL_IN_LINE,
+    CONTROL_IN_PROSE,
+    MAX_LEAD_DAYS,
+    Catalogue,
+    CatalogueFile,
+    Commemoration,
+)
 
 CATALOGUE_TABLE = "catalogue"
 ENTRY_TABLE = "commemoration"
@@ -35,7 +42,6 @@ OPTIONAL_KEYS = ("source", "location", "note", "aliases", "lead_days", "ordinal"
 ENTRY_KEYS = set(REQUIRED_KEYS) | set(OPTIONAL_KEYS)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-MAX_LEAD_DAYS = 366
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 

@@ -16,6 +16,10 @@ from .categories import CATEGORIES, Category
 CONTROL_IN_PROSE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
 
+# A reminder is sent at most this many days ahead of an occurrence: a year, as the planner
+# looks no further. The catalogue, subscribers and the admin editor all check against it.
+MAX_LEAD_DAYS = 366
+
 
 class Precision(StrEnum):
     DAY = "day"  # the historical date is known to the day
@@ -86,6 +90,3 @@ class CatalogueFile:
 class Catalogue:
     files: tuple[CatalogueFile, ...]
     commemorations: tuple[Commemoration, ...]
-
-    def by_id(self) -> dict[str, Commemoration]:
-        return {c.id: c for c in self.commemorations}

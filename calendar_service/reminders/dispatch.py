@@ -203,11 +203,11 @@ def _load(session: Session, ids: list[int]) -> list[_Claimed]:
         select(DeliveryRow.id, DeliveryRow.commemoration_id, DeliveryRow.year,
                DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel,
                DeliveryRow.attempts, SubscriberRow.id, SubscriberRow.email, SubscriberRow.name,
-               SubscriberRow.webhook_url, SubscriberRow.active, SubscriberRow.confirmed_at)
+               SubscriberRow.webhook_url, SubscriberRow.receives)
         .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
         .where(DeliveryRow.id.in_(ids), DeliveryRow.status == SENDING)
         .order_by(DeliveryRow.due_at, DeliveryRow.id))
-    return [_Claimed(*row[:11], receives=bool(row[11]) and row[12] is not None) for row in rows]
+    return [_Claimed(*row[:11], receives=bool(row[11])) for row in rows]
 
 
 # One compiled statement records every outcome: NULL keeps a column as it was.

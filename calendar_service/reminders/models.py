@@ -13,8 +13,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     true,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..store.models import Base, UTCDateTime
@@ -57,9 +59,16 @@ class SubscriberRow(Base):
     deliveries: Mapped[list[DeliveryRow]] = relationship(back_populates="subscriber",
                                                          passive_deletes=True)
 
-    @property
+    @hybrid_property
     def receives(self) -> bool:
+        """Active and confirmed: the one definition of "gets reminders", in Python and, as
+        the expression below, in SQL."""
         return self.active and self.confirmed_at is not None
+
+    @receives.inplace.expression
+    @classmethod
+    def _receives(cls):
+        return and_(cls.active.is_(True), cls.confirmed_at.is_not(None))
 
 
 class DeliveryRow(Base):

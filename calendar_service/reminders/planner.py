@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from ..anniversaries import Occurrence
-from ..catalogue.loader import MAX_LEAD_DAYS
+from ..catalogue.model import MAX_LEAD_DAYS
 from ..store import occurrences_between
 from .models import (
     EMAIL,
@@ -71,8 +71,7 @@ def recipients(session: Session, *, after: int = 0, limit: int = CHUNK) -> list[
     query = select(SubscriberRow.id, SubscriberRow.categories, SubscriberRow.scope,
                    SubscriberRow.lead_days, SubscriberRow.webhook_url,
                    SubscriberRow.email_enabled).where(
-        SubscriberRow.active.is_(True), SubscriberRow.confirmed_at.is_not(None),
-        SubscriberRow.id > after).order_by(SubscriberRow.id).limit(limit)
+        SubscriberRow.receives, SubscriberRow.id > after).order_by(SubscriberRow.id).limit(limit)
     return [
         Recipient(ident, frozenset(cats) if cats else None, scope,
                   tuple(leads) if leads else None,

@@ -73,7 +73,7 @@ def signup():
                 form.email.errors = [*form.email.errors, str(exc)]
                 return render_subscribe(form), 400
             row = add(session, new, now, confirmed=False)
-        elif not (row.active and row.confirmed_at):
+        elif not row.receives:
             # Pending, or unsubscribed earlier: ask again; preferences as given now.
             row.active, row.confirmed_at, row.unsubscribed_at = True, None, None
             row.categories = sorted(form.categories.data) or None
@@ -118,7 +118,7 @@ def confirm(token: str):
     with svc.database.session() as session:
         row = _confirming(session, token)
         return render_template("subscribe_confirm.html", email=row.email, token=token,
-                               done=row.confirmed_at is not None and row.active)
+                               done=row.receives)
 
 
 @bp.post("/subscribe/confirm/<token>")
@@ -126,7 +126,7 @@ def confirm_post(token: str):
     svc = services()
     with svc.database.session() as session:
         row = _confirming(session, token)
-        if row.confirmed_at is None or not row.active:
+        if not row.receives:
             row.confirmed_at, row.active, row.unsubscribed_at = svc.clock.now(), True, None
         return render_template("subscribe_confirm.html", email=row.email, token=token,
                                done=True)
