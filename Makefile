@@ -27,7 +27,10 @@ run: $(VENV)/.installed-run
 	$(BIN)/calendar-service load
 	$(BIN)/calendar-service serve --host $(HOST) --port $(PORT)
 
+# The layer contracts first (pyproject.toml, [tool.importlinter]): a change that breaks the
+# architecture fails before any test runs.
 test: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 check: $(VENV)/.installed-run

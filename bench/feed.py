@@ -786,7 +786,7 @@ def wsgi_call(app, headers: dict[str, str]) -> tuple[str, int]:
 
 
 def bench_in_process(services, etag: str, seconds: float, profile: bool) -> list[Row]:
-    from calendar_service.web import create_app
+    from calendar_service.app import create_app
 
     app = create_app(services)
     rows = []

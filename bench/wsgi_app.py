@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from calendar_service.web import create_app
+from calendar_service.app import create_app
 
 app = create_app()
 

@@ -3,6 +3,6 @@
 It serves the web app only; run one `calendar-service scheduler` beside the workers.
 """
 
-from .web import create_app
+from .app import create_app
 
 app = create_app()

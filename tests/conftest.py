@@ -113,7 +113,7 @@ def loaded(services, events_2024):
 @pytest.fixture
 def app(loaded):
     """The web app over the loaded store (exceptions propagate: testing mode)."""
-    from calendar_service.web import create_app
+    from calendar_service.app import create_app
 
     app = create_app(loaded)
     app.testing = True

@@ -6,7 +6,7 @@ import threading
 
 from werkzeug.serving import make_server
 
-from calendar_service.web import create_app
+from calendar_service.app import create_app
 
 
 class LiveServer:

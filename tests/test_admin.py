@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 
 from calendar_service.admin import accounts
 from calendar_service.admin.models import AdminUser, AuditEntry
+from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.catalogue import load_catalogue, load_text
 from calendar_service.cli import main
@@ -29,7 +30,6 @@ from calendar_service.store import (
     sync_catalogue,
 )
 from calendar_service.store.models import DirectiveRow
-from calendar_service.web import create_app
 from tests.conftest import EVENTS_2024, NOW, Cli, make_settings
 from tests.smtp_sink import SMTPSink
 

@@ -12,11 +12,11 @@ import pytest
 from icalendar import Calendar
 from werkzeug.http import http_date
 
+from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.catalogue import Catalogue, load_catalogue
 from calendar_service.clock import FixedClock
 from calendar_service.store import sync_catalogue
-from calendar_service.web import create_app
 from tests.conftest import NOW
 from tests.ical_checks import check_feed, events
 

@@ -10,10 +10,9 @@ from werkzeug.datastructures import MultiDict
 
 from calendar_service.anniversaries import occurrences
 from calendar_service.catalogue import Catalogue, Commemoration, load_catalogue
+from calendar_service.listing import Listing, ListingIndex
 from calendar_service.store import sync_catalogue
 from calendar_service.store.state import VersionWatch
-from calendar_service.web.index import ListingIndex
-from calendar_service.web.listing import Listing
 from tests.conftest import EVENTS_2024
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)

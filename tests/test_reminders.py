@@ -26,6 +26,7 @@ from jinja2 import UndefinedError
 from sqlalchemy import func, select
 
 from calendar_service.anniversaries import occurrence_in
+from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.catalogue import Catalogue, load_catalogue
 from calendar_service.reminders import messages, planner
@@ -43,7 +44,6 @@ from calendar_service.reminders.scheduler import make_scheduler
 from calendar_service.reminders.tick import run_tick
 from calendar_service.reminders.transport import transport_from_url
 from calendar_service.store import Database, sync_catalogue
-from calendar_service.web import create_app
 from tests.conftest import EVENTS_2024, Cli, make_settings
 from tests.ical_checks import check_feed
 from tests.smtp_sink import SMTPSink, free_port

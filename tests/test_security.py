@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
+from calendar_service.app import create_app
 from calendar_service.catalogue import Catalogue, load_catalogue
 from calendar_service.config import ConfigError, Settings
 from calendar_service.store import sync_catalogue
-from calendar_service.web import create_app
 from tests.conftest import EVENTS_2024, NOW
 
 

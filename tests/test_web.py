@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 import requests
 
+from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.store import Database
-from calendar_service.web import create_app
 from tests.conftest import ROOT, make_settings
 
 

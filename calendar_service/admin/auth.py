@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 
-from ..web.services import services
+from ..web.context import services
 from .models import AdminUser
 
 SESSION_LIFETIME = timedelta(hours=12)

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..cli_support import fail, first_line, services_of
 from . import accounts
 
 T = TypeVar("T")
 
 
-def _services(ctx: click.Context):
-    # Imported here: calendar_service.cli imports this module.
-    from ..cli import _services as services
-
-    return services(ctx)
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+def _fail(message: str) -> NoReturn:
+    fail(f"error: {message}")
 
 
 def _stdin_is_terminal() -> bool:
@@ -38,14 +31,14 @@ def _read_password() -> str:
 
 
 def _in_session(ctx: click.Context, work: Callable[..., T]) -> T:
-    services = _services(ctx)
+    services = services_of(ctx)
     try:
         with services.database.session() as session:
             return work(session, services.clock.now())
     except accounts.AccountError as exc:
         _fail(str(exc))
     except SQLAlchemyError as exc:
-        _fail(f"cannot use the database: {str(exc.__cause__ or exc).splitlines()[0]}\n"
+        _fail(f"cannot use the database: {first_line(exc)}\n"
               "(has the schema been created? run: calendar-service db upgrade)")
     raise AssertionError("unreachable")
 
@@ -118,3 +111,6 @@ def users_list(ctx: click.Context) -> None:
     for name, created, last_login, locked in found:
         line = f"{name}\tcreated {created}\tlast login {last_login}"
         click.echo(line + (f"\tlocked until {locked}" if locked else ""))
+
+
+COMMANDS = (users,)

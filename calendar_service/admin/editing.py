@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..catalogue.model import MAX_LEAD_DAYS
-from ..catalogue.model import CONTROL_IN_LINE, CONTROL_IN_PROSE
+from ..catalogue.model import CONTROL_IN_LINE, CONTROL_IN_PROSE, MAX_LEAD_DAYS
 from ..store.models import ACTIVE, CANCELLED, CommemorationRow, ObservanceRow
 from ..store.state import bump_data_version
 from ..vietnamese import nfc

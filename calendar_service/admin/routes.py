@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,7 +26,7 @@ from ..catalogue import CATEGORIES
 from ..reminders import subscribers as subs
 from ..reminders.models import FAILED, PENDING, SENDING, SENT, SKIPPED, SubscriberRow
 from ..store.models import CommemorationRow
-from ..web.services import no_commemoration, services
+from ..web.context import no_commemoration, services
 from . import audit, editing, export, queries
 from .accounts import LOCK_DURATION, MAX_FAILED_ATTEMPTS, authenticate
 from .auth import (
@@ -148,7 +147,7 @@ def _render_event(ident: str, form: EditForm | None = None, status: int = 200):
 
 def _after_change(ident: str, changes: audit.Changes, done: str):
     if changes:
-        current_app.extensions["feed_cache"].invalidate()  # this process sees it at once
+        services().watch.invalidate()  # this process's caches see it at once
         flash(done)
     else:
         flash("Không có thay đổi nào.")

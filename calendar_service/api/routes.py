@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..anniversaries import next_occurrence
 from ..catalogue import CATEGORIES
 from ..clock import today
+from ..listing import Listing, ListingError
 from ..output import occurrence_dict
 from ..store import get_commemoration
-from ..web.listing import Listing, ListingError
-from ..web.services import services
+from ..web.context import services
+from ..web.errors import problem
 from . import openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def problem(status: int, title: str, detail: str):
-    """RFC 9457 problem details."""
-    response = jsonify(type="about:blank", title=title, status=status, detail=detail)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
 
 
 @bp.errorhandler(HTTPException)
@@ -46,7 +39,7 @@ def events():
                                     strict=True)
     except ListingError as exc:
         return problem(400, "Bad Request", str(exc))
-    page, total = listing.run(current_app.extensions["listing_index"])
+    page, total = listing.run(svc.listing)
     base = svc.settings.base_url
     return jsonify(items=[_occurrence(o, base) for o in page], page=listing.page,
                    per_page=listing.per_page, total=total, **{

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, request
 
 from ..anniversaries import next_dated_occurrence
 from ..clock import today
-from ..web.services import commemoration_or_404, services
+from ..web.context import commemoration_or_404, services
 from .http import feed_response
 from .ical import FeedSite, occurrence_calendar
 from .query import FeedQuery, FeedQueryError
@@ -16,7 +16,7 @@ bp = Blueprint("feeds", __name__)
 
 
 def feed_cache() -> FeedCache:
-    return current_app.extensions["feed_cache"]
+    return services().shared(FeedCache)
 
 
 @bp.get("/calendar.ics")

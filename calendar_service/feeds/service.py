@@ -13,7 +13,6 @@ from datetime import date, datetime
 from ..app_context import Services
 from ..clock import today
 from ..store import stored_occurrences_between
-from ..store.state import VersionWatch
 from .ical import FeedSite, build_calendar, last_modified
 from .query import FeedQuery
 
@@ -52,13 +51,12 @@ class FeedCache:
     """A small LRU of rendered feeds, valid for one store data version."""
 
     def __init__(self, services: Services, max_entries: int = 64,
-                 watch: VersionWatch | None = None, max_bytes: int = 256 * 2**20) -> None:
+                 max_bytes: int = 256 * 2**20) -> None:
         self.services = services
         self.max_entries = max_entries
         # Bounded by size too: a 10,000-commemoration feed is ~29 MB with its gzip copy.
         self.max_bytes = max_bytes
-        self.watch = watch or VersionWatch(services.database,
-                                           services.settings.feed_version_check_seconds)
+        self.watch = services.watch
         self._entries: OrderedDict[tuple, tuple[int, RenderedFeed]] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[tuple, threading.Lock] = {}

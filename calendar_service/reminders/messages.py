@@ -12,16 +12,15 @@ from datetime import date, datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
 
 from ..anniversaries import Occurrence
+from ..resources import TEMPLATES
 from ..vietnamese import long_date, short_date
 from .subscribers import ascii_email
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 _LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 
 

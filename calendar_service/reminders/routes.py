@@ -12,8 +12,10 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
+from ..catalogue import CATEGORIES
+from ..feeds.links import feed_url, google_subscribe_url, webcal_url
+from ..web.context import services
 from ..web.security import csrf
-from ..web.services import services
 from .dispatch import UNSUBSCRIBE
 from .forms import SignupForm
 from .messages import build_confirmation
@@ -52,10 +54,29 @@ def _from_token(session, found: tuple[int, str] | None, what: str) -> Subscriber
 
 # --- Sign-up ------------------------------------------------------------------------
 
+def render_subscribe(form: SignupForm | None = None) -> str:
+    """How to subscribe: the feed addresses, then the reminder sign-up form."""
+    base = services().settings.base_url
+    feeds = [{"label": "Tất cả ngày kỷ niệm", "https": feed_url(base),
+              "webcal": webcal_url(base), "google": google_subscribe_url(base)}]
+    feeds.append({"label": "Chỉ các ngày chỉ thị nêu tên",
+                  "https": feed_url(base, designated="1"),
+                  "webcal": webcal_url(base, designated="1"),
+                  "google": google_subscribe_url(base, designated="1")})
+    for slug, cat in CATEGORIES.items():
+        feeds.append({"label": f"Nhóm: {cat.label}", "https": feed_url(base, category=slug),
+                      "webcal": webcal_url(base, category=slug),
+                      "google": google_subscribe_url(base, category=slug)})
+    return render_template("subscribe.html", feeds=feeds, form=form or SignupForm())
+
+
+@bp.get("/subscribe")
+def subscribe():
+    return render_subscribe()
+
+
 @bp.post("/subscribe")
 def signup():
-    from ..web.pages import render_subscribe
-
     svc = services()
     form = SignupForm()
     if not form.validate_on_submit():
@@ -94,7 +115,7 @@ def signup():
                 mail.send(message)
         except (TemporaryFailure, PermanentFailure):
             flash("Chưa gửi được thư xác nhận. Vui lòng thử lại sau ít phút.", "error")
-            return redirect(url_for("pages.subscribe"))
+            return redirect(url_for("reminders.subscribe"))
         with svc.database.session() as session:
             session.get(SubscriberRow, ident).confirmation_sent_at = now
     # The same answer whether or not the address was known: no address is disclosed.

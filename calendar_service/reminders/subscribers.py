@@ -13,8 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
-from ..catalogue.model import MAX_LEAD_DAYS
-from ..catalogue.model import CONTROL_IN_LINE
+from ..catalogue.model import CONTROL_IN_LINE, MAX_LEAD_DAYS
 from .models import GLOBAL_WEBHOOK_EMAIL, SCOPE_NOTABLE, SCOPES, SubscriberRow
 
 

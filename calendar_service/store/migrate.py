@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-# The project's top-level migrations/ folder (the package is installed in editable mode).
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+from ..resources import MIGRATIONS
 
 
 def alembic_config(engine: Engine) -> Config:

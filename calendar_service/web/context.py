@@ -1,16 +1,22 @@
-"""Access to the app's services from inside a request."""
+"""The app's services from inside a request, and the lookups every page shares."""
 
 from __future__ import annotations
 
-from flask import abort, current_app
+from flask import Flask, abort, current_app
 
 from ..app_context import Services
 from ..store import get_commemoration
 from ..store.queries import StoredCommemoration
 
+_KEY = "calendar_service"
+
+
+def attach(app: Flask, services: Services) -> None:
+    app.extensions[_KEY] = services
+
 
 def services() -> Services:
-    return current_app.extensions["calendar"]
+    return current_app.extensions[_KEY]
 
 
 def no_commemoration(ident: str) -> str:

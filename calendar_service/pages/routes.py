@@ -1,25 +1,55 @@
-"""The year at a glance, one commemoration's page, and how to subscribe."""
+"""The public pages: upcoming commemorations (/), the year at a glance (/year/<Y>) and one
+commemoration's page (/events/<id>)."""
 
 from __future__ import annotations
 
 import calendar as calendar_module
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from itertools import groupby
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, render_template, request
 
 from ..anniversaries import next_occurrence, occurrence_in
 from ..catalogue import CATEGORIES
 from ..clock import today
-from ..feeds.links import feed_url, google_subscribe_url, webcal_url
-from .home import MONTHS
-from .services import commemoration_or_404, services
+from ..listing import Listing, ListingError
+from ..web.context import commemoration_or_404, services
 
 bp = Blueprint("pages", __name__)
 
+WINDOW_DAYS = 90
 WEEKDAY_HEADERS = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
 MIN_YEAR, MAX_YEAR = 1900, 2200
+MONTHS = ["Tháng 1", "Tháng 2", "Tháng 3", "Tháng 4", "Tháng 5", "Tháng 6", "Tháng 7",
+          "Tháng 8", "Tháng 9", "Tháng 10", "Tháng 11", "Tháng 12"]
+
+
+def month_key(occ) -> tuple[int, int]:
+    return (occ.year, occ.date.month) if occ.date else (occ.year, 13)
+
+
+def month_label(key: tuple[int, int]) -> str:
+    year, month = key
+    return f"Năm {year}: chưa xác định ngày" if month == 13 else f"{MONTHS[month - 1]} năm {year}"
+
+
+@bp.get("/")
+def upcoming():
+    svc = services()
+    now = today(svc.clock)
+    try:
+        # A search looks a whole year ahead: people search for what they cannot see.
+        days = 366 if request.args.get("q", "").strip() else WINDOW_DAYS
+        listing = Listing.from_args(request.args, now, default_days=days)
+    except ListingError as exc:
+        abort(400, description=str(exc))
+    page, total = listing.run(svc.listing)
+    groups = [(month_label(k), list(v)) for k, v in groupby(page, key=month_key)]
+    pages = max(1, -(-total // listing.per_page))
+    return render_template("home.html", listing=listing, groups=groups, total=total,
+                           pages=pages, today=now, categories=CATEGORIES)
 
 
 @bp.get("/year/<int:year>")
@@ -27,8 +57,7 @@ def year(year: int):
     if not MIN_YEAR <= year <= MAX_YEAR:
         abort(404, description=f"Chỉ xem được các năm từ {MIN_YEAR} đến {MAX_YEAR}.")
     svc = services()
-    found, _ = current_app.extensions["listing_index"].page(
-        date(year, 1, 1), date(year, 12, 31), None, 0, 10**9)
+    found, _ = svc.listing.page(date(year, 1, 1), date(year, 12, 31), None, 0, 10**9)
     by_day: dict[date, list] = defaultdict(list)
     undecided = []
     for occ in found:
@@ -74,25 +103,3 @@ def event(ident: str):
                                    c.location)
     return render_template("event.html", c=c, stored=stored, upcoming=upcoming,
                            anniversaries=anniversaries, plan=plan, google=google, today=now)
-
-
-def render_subscribe(form=None):
-    from ..reminders.forms import SignupForm
-
-    base = services().settings.base_url
-    feeds = [{"label": "Tất cả ngày kỷ niệm", "https": feed_url(base),
-              "webcal": webcal_url(base), "google": google_subscribe_url(base)}]
-    feeds.append({"label": "Chỉ các ngày chỉ thị nêu tên",
-                  "https": feed_url(base, designated="1"),
-                  "webcal": webcal_url(base, designated="1"),
-                  "google": google_subscribe_url(base, designated="1")})
-    for slug, cat in CATEGORIES.items():
-        feeds.append({"label": f"Nhóm: {cat.label}", "https": feed_url(base, category=slug),
-                      "webcal": webcal_url(base, category=slug),
-                      "google": google_subscribe_url(base, category=slug)})
-    return render_template("subscribe.html", feeds=feeds, form=form or SignupForm())
-
-
-@bp.get("/subscribe")
-def subscribe():
-    return render_subscribe()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from .services import services
+from ..web.context import services
 
 bp = Blueprint("health", __name__)
 

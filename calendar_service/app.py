@@ -1,0 +1,46 @@
+"""The Flask application factory: the shared web parts, then each feature's blueprint.
+
+The only module that knows every web feature; none of them imports it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .admin import routes as admin
+from .api import routes as api
+from .app_context import Services
+from .clock import today
+from .config import Settings
+from .feeds import routes as feeds
+from .feeds.fast import FeedFastPath
+from .feeds.service import FeedCache
+from .ops import health
+from .pages import routes as pages
+from .reminders import routes as reminders
+from .resources import STATIC, TEMPLATES
+from .web import errors, filters, security
+from .web.context import attach
+
+
+def create_app(services: Services | None = None) -> Flask:
+    services = services or Services(Settings.from_env())
+    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC),
+                static_url_path="/static")
+    app.config.update(SECRET_KEY=services.settings.secret_key, JSON_AS_ASCII=False)
+    app.json.ensure_ascii = False
+    attach(app, services)
+    security.register(app, services.settings.production)
+    filters.register(app)
+    errors.register(app)
+    for blueprint in (health.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp):
+        app.register_blueprint(blueprint)
+
+    # The feed's hottest request skips Flask entirely (see feeds/fast.py).
+    app.wsgi_app = FeedFastPath(app.wsgi_app, services.shared(FeedCache))
+
+    @app.context_processor
+    def _globals():
+        return {"this_year": today(services.clock).year}
+
+    return app

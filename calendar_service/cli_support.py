@@ -1,0 +1,60 @@
+"""What every feature's commands share: the services built from the settings (or injected
+by the tests through click's context object), a one-line failure, and the argument types
+for days and moments."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from typing import NoReturn
+
+import click
+
+from .app_context import Services
+from .config import ConfigError, Settings
+
+
+def services_of(ctx: click.Context) -> Services:
+    root = ctx.find_root()
+    if root.obj is None:
+        try:
+            root.obj = Services(Settings.from_env())
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return root.obj
+
+
+def fail(message: str) -> NoReturn:
+    """Print to stderr and exit 1."""
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def first_line(exc: BaseException) -> str:
+    """A database error as one line: the driver's own message, without the SQL."""
+    return str(getattr(exc, "__cause__", None) or exc).splitlines()[0]
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
+
+
+class MomentType(click.ParamType):
+    name = "DATETIME"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 moment such as 2024-04-30T08:00:00+07:00",
+                      param, ctx)

@@ -1,0 +1,1 @@
+"""What operators watch: liveness and database reachability (/healthz)."""

@@ -1,0 +1,1 @@
+"""The public web pages (upcoming, year, commemoration), Vietnamese, without JavaScript."""
