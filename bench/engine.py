@@ -4,7 +4,8 @@ A benchmark, not a test: the tests assert behaviour, this script reports how lon
 It measures, for --count synthetic commemorations (default 10,000):
 
 1. occurrence generation over ten years (2020-01-01..2029-12-31) with the pure engine;
-2. `load`: validating a generated TOML catalogue with `load_catalogue`, then the first sync
+2. parsing the TOML alone, with tomllib and with the compiled tomli the loader uses;
+3. `load`: validating a generated TOML catalogue with `load_catalogue`, then the first sync
    into a fresh SQLite file database and a second, idempotent sync of the same catalogue;
    also against PostgreSQL when CALENDAR_TEST_DATABASE_URL is set (in a dedicated schema
    that is created and dropped here, so nothing else in that database is touched).
@@ -176,6 +177,26 @@ def bench_engine(catalogue: Catalogue, repeat: int) -> Figure:
                   f"{produced:,} occurrences")
 
 
+def bench_parse(path: Path, repeat: int) -> list[Figure]:
+    """TOML parsing alone, with the standard library's tomllib and with the compiled tomli
+    the loader prefers (the same parser, built with mypyc): why tomli is a dependency."""
+    import tomllib
+
+    import tomli
+
+    text = path.read_text(encoding="utf-8")
+    figures = []
+    for name, parser in (("tomllib", tomllib), ("tomli", tomli)):
+        runs: list[float] = []
+        for _ in range(repeat):
+            with stopwatch(runs):
+                parser.loads(text)
+        figures.append(Figure(f"TOML parse only, {name}", runs))
+    ratio = figures[0].median / figures[1].median
+    figures[1].note = f"{ratio:.1f}x faster than tomllib"
+    return figures
+
+
 def bench_validate(path: Path, repeat: int) -> tuple[Figure, Catalogue]:
     runs: list[float] = []
     catalogue = None
@@ -312,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
               f"median of {args.repeat} run{'s' if args.repeat > 1 else ''} each\n")
 
         engine = bench_engine(catalogue, args.repeat)
-        figures = [engine, validate]
+        figures = [engine, *bench_parse(path, args.repeat), validate]
         figures += bench_load("SQLite", sqlite_databases(workdir), path,
                               args.count, args.repeat)
         pg_url = os.environ.get(PG_ENV)

@@ -1,25 +1,52 @@
 """The anniversary engine: which commemorations fall in a date range, and with which ordinal.
 
-Pure Python over catalogue values; the store, the feed, the reminders and the pages all ask
-this one module, so "the 70th anniversary on 07/5/2024" is computed in exactly one place.
-
-Rules, in the words of DESIGN.md:
-- every commemoration recurs every year; ordinal = year − origin year; ordinal 0 (the event's
-  own year) is not an anniversary;
-- round: ordinal divisible by 5 (rank 1), more strongly by 10 (rank 2);
+Pure Python over catalogue values. Every date rule is written here once, as one function —
+the store's indexed range query, the pages' in-memory index, the feed, the reminders and the
+pages all ask this module — so "the 70th anniversary on 07/5/2024" is computed in exactly one
+place. The rules (README, "Rules of the anniversary engine"):
+- every commemoration recurs every year; the ordinal is `catalogue.model.ordinal` (year −
+  origin year), and ordinal 0 (the event's own year) is not an anniversary;
+- round: ordinal divisible by 5 (rank 1), more strongly by 10 (rank 2) — `is_round`,
+  `round_rank`; round years get the category's longer reminder runway (`lead_days`);
 - a 29 February origin is observed on 28 February in common years (the last day of the
-  month it happened in, which is the convention Vietnamese and most civil calendars use);
+  month it happened in, the convention Vietnamese and most civil calendars use) —
+  `anniversary_date`;
 - a year-only origin never gets an invented day: the occurrence has `date=None` ("date to be
-  decided") unless an editor chose an observance day for that year.
+  decided") unless an editor chose an observance day for that year — `occurrence_in`.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 
-from .catalogue.model import Commemoration, Precision
+from .catalogue.model import Commemoration, Precision, ordinal
+
+ROUND_EVERY = 5  # Nghị định 145/2013/NĐ-CP: the larger ceremonies in years ending in 0 or 5
+
+
+def is_round(ordinal: int) -> bool:
+    """A round anniversary: the 5th, 10th, 15th…"""
+    return ordinal % ROUND_EVERY == 0
+
+
+def round_rank(ordinal: int) -> int:
+    """2 for a multiple of 10 ("năm tròn"), 1 for a multiple of 5 ("năm chẵn"), else 0."""
+    if not is_round(ordinal):
+        return 0
+    return 2 if ordinal % (2 * ROUND_EVERY) == 0 else 1
+
+
+def lead_days(c: Commemoration, ordinal: int) -> tuple[int, ...]:
+    """How many days ahead reminders go out: the entry's own, else its category's, with the
+    longer runway in round years."""
+    if c.lead_days is not None:
+        return c.lead_days
+    category = c.category_info
+    return category.lead_days_round if is_round(ordinal) else category.lead_days
 
 
 def anniversary_date(month: int, day: int, year: int) -> date:
@@ -32,13 +59,35 @@ def anniversary_date(month: int, day: int, year: int) -> date:
     return date(year, month, day)
 
 
-def round_rank(ordinal: int) -> int:
-    """2 for a multiple of 10, 1 for a multiple of 5, else 0."""
-    if ordinal % 10 == 0:
-        return 2
-    if ordinal % 5 == 0:
-        return 1
-    return 0
+# Every (month, day) an origin can have, in order: the days of a leap year.
+_ORIGIN_DAYS = tuple(((d := date(2000, 1, 1) + timedelta(days=i)).month, d.day)
+                     for i in range(366))
+
+
+@lru_cache(maxsize=64)
+def _recurrences(year: int) -> tuple[date, ...]:
+    """`anniversary_date` of every origin day in `year`, in origin-day order."""
+    return tuple(anniversary_date(month, day, year) for month, day in _ORIGIN_DAYS)
+
+
+def origin_days_between(start: date, end: date
+                        ) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The origin (month, day) intervals whose anniversary falls in [start, end]: one closed
+    interval per calendar year the range touches (empty years left out).
+
+    What lets a store or an index find a range's commemorations by an index on the origin's
+    month and day, without knowing the 29 February rule: it asks `anniversary_date` here,
+    which never moves a later origin day before an earlier one, so each year's answer is
+    one interval.
+    """
+    found = []
+    for year in range(start.year, end.year + 1):
+        days = _recurrences(year)
+        first = bisect_left(days, max(start, date(year, 1, 1)))
+        last = bisect_right(days, min(end, date(year, 12, 31))) - 1
+        if first <= last:
+            found.append((_ORIGIN_DAYS[first], _ORIGIN_DAYS[last]))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +114,7 @@ class Occurrence:
 
     @property
     def is_round(self) -> bool:
-        return self.ordinal % 5 == 0
+        return is_round(self.ordinal)
 
     @property
     def to_be_decided(self) -> bool:
@@ -78,7 +127,7 @@ class Occurrence:
 
     @property
     def lead_days(self) -> tuple[int, ...]:
-        return self.commemoration.lead_days_for(self.ordinal)
+        return lead_days(self.commemoration, self.ordinal)
 
     def sort_key(self) -> tuple[date, int, str]:
         # Undated occurrences sort after every dated one of their year.
@@ -87,8 +136,8 @@ class Occurrence:
 
 def occurrence_in(c: Commemoration, year: int) -> Occurrence | None:
     """The commemoration's occurrence in `year`, or None before its first anniversary."""
-    ordinal = year - c.origin_year
-    if ordinal < 1:
+    nth = ordinal(c.origin_year, year)
+    if nth < 1:
         return None
     observed_day = c.observed_on(year) if c.observances else None
     shifted = False
@@ -103,7 +152,7 @@ def occurrence_in(c: Commemoration, year: int) -> Occurrence | None:
         commemoration=c,
         year=year,
         date=day,
-        ordinal=ordinal,
+        ordinal=nth,
         designated=year in c.designated_years,
         observed=observed_day is not None,
         shifted=shifted,
@@ -162,7 +211,7 @@ def next_dated_occurrence(c: Commemoration, as_of: date, years: int = 6) -> Occu
 
 def next_occurrence(c: Commemoration, as_of: date) -> Occurrence | None:
     """The first occurrence on or after `as_of` (the current year's if undated)."""
-    for year in range(max(as_of.year, c.origin_year + 1), as_of.year + 2):
+    for year in range(as_of.year, as_of.year + 2):
         occ = occurrence_in(c, year)
         if occ is None:
             continue

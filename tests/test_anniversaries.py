@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 
 from calendar_service.anniversaries import (
     anniversary_date,
+    is_round,
+    lead_days,
     next_occurrence,
     occurrence_in,
     occurrences,
+    origin_days_between,
     round_rank,
 )
 from calendar_service.catalogue import Commemoration, load_catalogue
@@ -153,3 +156,34 @@ def test_splitting_a_range_splits_its_occurrences(origin, start, first, second):
     whole = occurrences(c, start, end)
     parts = occurrences(c, start, middle) + occurrences(c, middle + timedelta(days=1), end)
     assert whole == parts
+
+
+ORIGIN_DAYS = [(d.month, d.day) for d in (date(2000, 1, 1) + timedelta(days=i) for i in range(366))]
+
+
+@given(st.dates(min_value=date(1901, 1, 1), max_value=date(2199, 1, 1)),
+       st.integers(min_value=0, max_value=800))
+def test_origin_days_between_are_exactly_the_origins_that_fall_in_the_range(start, length):
+    end = start + timedelta(days=length)
+    intervals = origin_days_between(start, end)
+    for month, day in ORIGIN_DAYS:
+        inside = any(first <= (month, day) <= last for first, last in intervals)
+        falls = any(start <= anniversary_date(month, day, year) <= end
+                    for year in range(start.year, end.year + 1))
+        assert inside == falls, (month, day, start, end)
+
+
+def test_29_february_falls_on_28_february_of_a_common_year():
+    assert origin_days_between(date(2023, 2, 28), date(2023, 2, 28)) == [((2, 28), (2, 29))]
+    assert origin_days_between(date(2024, 2, 28), date(2024, 2, 28)) == [((2, 28), (2, 28))]
+    assert origin_days_between(date(2023, 3, 1), date(2023, 3, 1)) == [((3, 1), (3, 1))]
+
+
+def test_round_years_get_the_longer_lead_times():
+    c = make()
+    assert [is_round(n) for n in (5, 10, 15, 70, 71, 74)] == [True] * 4 + [False] * 2
+    assert lead_days(c, 70) == c.category_info.lead_days_round
+    assert lead_days(c, 71) == c.category_info.lead_days
+    own = Commemoration(**{**{f: getattr(c, f) for f in c.__dataclass_fields__},
+                           "lead_days": (3,)})
+    assert lead_days(own, 70) == lead_days(own, 71) == (3,)

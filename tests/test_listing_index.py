@@ -58,11 +58,11 @@ def test_every_window_lists_what_the_engine_computes(index):
     for _ in range(80):
         start = date(2022, 1, 1) + timedelta(days=rng.randrange(0, 1800))
         end = start + timedelta(days=rng.choice([0, 1, 6, 27, 59, 89, 200, 365, 700]))
-        found, total = listing_index.page(start, end, None, 0, 10**6)
+        found, total = listing_index.page(start, end)
         assert found == occurrences(values, start, end), (start, end)
         assert total == len(found)
     # 28 February of a common year: 29 February origins included, ordered by id.
-    feb = listing_index.page(date(2023, 2, 28), date(2023, 2, 28), None, 0, 100)[0]
+    feb = listing_index.page(date(2023, 2, 28), date(2023, 2, 28))[0]
     assert feb == occurrences(values, date(2023, 2, 28), date(2023, 2, 28))
     assert any(o.shifted for o in feb)
 
@@ -88,11 +88,31 @@ def test_filters_and_pages_agree_with_the_engine(index, query):
 
 def test_the_index_follows_the_data_version(index, database):
     listing_index, values = index
-    before = listing_index.page(date(2024, 5, 7), date(2024, 5, 7), None, 0, 100)[0]
+    before = listing_index.page(date(2024, 5, 7), date(2024, 5, 7))[0]
     assert "dien-bien-phu" in {o.id for o in before}
     base = load_catalogue([EVENTS_2024])
     with database.session() as session:
         sync_catalogue(session, Catalogue(base.files, tuple(
             c for c in values if c.id != "dien-bien-phu")), T0 + timedelta(days=1))
-    after = listing_index.page(date(2024, 5, 7), date(2024, 5, 7), None, 0, 100)[0]
+    after = listing_index.page(date(2024, 5, 7), date(2024, 5, 7))[0]
     assert "dien-bien-phu" not in {o.id for o in after}
+
+
+def test_a_page_past_the_end_is_empty_and_still_counts(index):
+    listing_index, values = index
+    start, end = date(2024, 1, 1), date(2024, 3, 31)
+    everything = occurrences(values, start, end)
+    found, total = listing_index.page(start, end, offset=len(everything), limit=10)
+    assert (found, total) == ([], len(everything))
+    found, total = listing_index.page(start, end, offset=len(everything) - 3, limit=10)
+    assert found == everything[-3:] and total == len(everything)
+
+
+def test_the_index_keeps_a_bounded_number_of_years(index):
+    from calendar_service.listing.index import MAX_YEARS
+
+    listing_index, values = index
+    for year in range(2000, 2000 + 3 * MAX_YEARS):
+        found, _ = listing_index.page(date(year, 1, 1), date(year, 12, 31))
+        assert found == occurrences(values, date(year, 1, 1), date(year, 12, 31))
+    assert len(listing_index.snapshot()._years) == MAX_YEARS

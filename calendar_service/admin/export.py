@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalogue import Commemoration
+from ..catalogue.model import ordinal
 from ..store import list_commemorations
 from ..store.models import DirectiveRow
 
@@ -47,7 +48,7 @@ def entry(c: Commemoration, year: int, default_source: str | None) -> dict[str, 
     if c.aliases:
         table["aliases"] = list(c.aliases)
     table["origin"] = c.origin if c.origin is not None else c.origin_year
-    table["ordinal"] = year - c.origin_year
+    table["ordinal"] = ordinal(c.origin_year, year)
     table["category"] = c.category
     if c.location:
         table["location"] = c.location

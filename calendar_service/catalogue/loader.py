@@ -32,6 +32,7 @@ from .model import (
     CatalogueFile,
     Commemoration,
 )
+from .model import ordinal as ordinal_of
 
 CATALOGUE_TABLE = "catalogue"
 ENTRY_TABLE = "commemoration"
@@ -341,7 +342,7 @@ class _FileReader:
             if not _is_int(ordinal) or ordinal < 1:
                 fail("ordinal", f"expected a positive integer, got {ordinal!r}")
             elif origin_year is not None and designates is not None:
-                computed = designates - origin_year
+                computed = ordinal_of(origin_year, designates)
                 if ordinal != computed:
                     fail("ordinal", f"{ordinal} disagrees with the computed ordinal {computed} "
                                     f"({designates} − {origin_year})")

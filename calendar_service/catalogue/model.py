@@ -21,6 +21,13 @@ CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_LEAD_DAYS = 366
 
 
+def ordinal(origin_year: int, year: int) -> int:
+    """Which anniversary `year` holds: 2024 is the 70th of 1954. Below 1 there is none (the
+    origin's own year is not an anniversary). The engine, the catalogue's check of a written
+    `ordinal` and the export all count with this."""
+    return year - origin_year
+
+
 class Precision(StrEnum):
     DAY = "day"  # the historical date is known to the day
     YEAR = "year"  # only the year is known; a day is never invented
@@ -39,7 +46,7 @@ class Commemoration:
     location: str | None = None
     note: str | None = None
     aliases: tuple[str, ...] = ()
-    lead_days: tuple[int, ...] | None = None  # None: the category's defaults
+    lead_days: tuple[int, ...] | None = None  # None: the category's (anniversaries.lead_days)
     designated_years: frozenset[int] = frozenset()
     # (year, day) pairs: the day an editor chose for that year's ceremony.
     observances: tuple[tuple[int, date], ...] = ()
@@ -64,12 +71,6 @@ class Commemoration:
             if y == year:
                 return d
         return None
-
-    def lead_days_for(self, ordinal: int) -> tuple[int, ...]:
-        if self.lead_days is not None:
-            return self.lead_days
-        cat = self.category_info
-        return cat.lead_days_round if ordinal % 5 == 0 else cat.lead_days
 
     def matches(self, query: str) -> bool:
         """Accent-insensitive search over the title and the aliases."""

@@ -1,147 +1,124 @@
-"""An in-memory month/day index of the catalogue, for the pages and the API.
+"""An in-memory index of occurrences, for the pages and the API.
 
-A listing of 90 days out of 20,000 commemorations must answer in milliseconds. The store's
-range query is indexed, but materialising thousands of rows per request costs hundreds of
-milliseconds; instead each process keeps the active commemorations sorted by (month, day),
-rebuilt when the store's data version changes (checked with one tiny query). A window is then
-a binary search per calendar year it touches, and only the requested page becomes
-Occurrence objects; counting and filtering work on plain attributes.
+A listing of 90 days out of 20,000 commemorations must answer in milliseconds, and its
+ordering and filters must be exactly the engine's. So the index holds no rule of its own:
+for each calendar year a listing touches, it asks the engine for that year's occurrences
+(`anniversaries.occurrences`, already in the engine's order) once per data version, and
+keeps them with their dates beside them. A window is then a binary search on those dates,
+and a filter (categories, designated, round years) is applied once per year and kept, so
+counting a filtered listing is a binary search too.
+
+The commemorations are re-read from the store when its data version changes (checked with
+one tiny query at most every `CALENDAR_FEED_VERSION_CHECK_SECONDS`); years and filtered
+years are kept in small LRU caches, so memory stays bounded whatever years are asked for.
 """
 
 from __future__ import annotations
 
-import calendar as calendar_module
-import gc
-import heapq
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 
-from ..anniversaries import Occurrence, occurrence_in
+from ..anniversaries import Occurrence, occurrences
 from ..catalogue import Commemoration
 from ..store.queries import all_values
 from ..store.state import VersionWatch
 from ..vietnamese import fold
 
-# A candidate is (commemoration, year): cheap to filter, turned into an Occurrence on demand.
-Candidate = tuple[Commemoration, int]
+MAX_YEARS = 12  # calendar years kept per snapshot (the rolling listings touch two or three)
+MAX_FILTERED = 64  # (year, filter) selections kept per snapshot
+
+Accepts = Callable[[Occurrence], bool]
 
 
-@dataclass(frozen=True)
-class Arrays:
-    """Day-precision commemorations by (month, day, id), with their keys; year-only by id."""
+@dataclass(frozen=True, slots=True)
+class Year:
+    """One calendar year's occurrences, in the engine's order: the dated ones by (date, id)
+    with their dates beside them for searching, then the year-only ones without a day."""
 
-    dated: list[Commemoration]
-    keys: list[tuple[int, int]]
-    year_only: list[Commemoration]
+    dated: list[Occurrence]
+    days: list[date]
+    undated: list[Occurrence]
 
-    def where(self, keep: Callable[[Commemoration], bool]) -> Arrays:
-        dated = [c for c in self.dated if keep(c)]
-        return Arrays(dated, [(c.origin_month, c.origin_day) for c in dated],
-                      [c for c in self.year_only if keep(c)])
+    @classmethod
+    def of(cls, found: list[Occurrence]) -> Year:
+        dated = [o for o in found if o.date is not None]
+        return cls(dated, [o.date for o in dated], [o for o in found if o.date is None])
 
-    def slice(self, start: date, end: date) -> list[Commemoration]:
-        """Those whose anniversary in start.year lies in [start, end] (one calendar year)."""
-        lo = bisect_left(self.keys, (start.month, start.day))
-        hi = bisect_right(self.keys, (end.month, end.day))
-        if calendar_module.isleap(start.year) or not start <= date(start.year, 2, 28) <= end:
-            return self.dated[lo:hi]
-        # 29/2 origins are observed on 28/2 this year: take them in, and order that day by
-        # id, as the engine does.
-        hi = max(hi, bisect_right(self.keys, (2, 29)))
-        found = self.dated[lo:hi]
-        first = bisect_left(self.keys, (2, 28), lo, hi) - lo
-        last = bisect_right(self.keys, (2, 29), lo, hi) - lo
-        found[first:last] = sorted(found[first:last], key=lambda c: c.id)
-        return found
+    def where(self, accepts: Accepts) -> Year:
+        return Year.of([o for o in (*self.dated, *self.undated) if accepts(o)])
+
+    def between(self, start: date, end: date, include_undated: bool) -> list[Occurrence]:
+        found = self.dated[bisect_left(self.days, start):bisect_right(self.days, end)]
+        return found + self.undated if include_undated else found
 
 
-# Which commemorations can pass a filter, independent of the year: categories, "designated
-# in some year", and the origin year modulo 5 (a year's round anniversaries are exactly
-# those whose origin year has the year's remainder).
-Subset = tuple[tuple[str, ...], bool, int | None]
-MAX_SUBSETS = 32
+class _LRU(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def keep(self, key: Hashable, value):
+        self[key] = value
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
 
 
-@dataclass(frozen=True)
+@dataclass
 class Snapshot:
+    """The active commemorations at one data version, and what was computed from them."""
+
     version: int
-    all: Arrays
-    observed: list[Commemoration]  # those with an editor-chosen day in some year
+    values: list[Commemoration]
     search: dict[str, str]  # id -> folded title and aliases
-    _subsets: OrderedDict = field(default_factory=OrderedDict, compare=False)
+    _years: _LRU = field(default_factory=lambda: _LRU(MAX_YEARS))
+    _filtered: _LRU = field(default_factory=lambda: _LRU(MAX_FILTERED))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(cls, version: int, values: list[Commemoration]) -> Snapshot:
-        dated = sorted((c for c in values if c.origin_month is not None),
-                       key=lambda c: (c.origin_month, c.origin_day, c.id))
-        return cls(
-            version=version,
-            all=Arrays(dated, [(c.origin_month, c.origin_day) for c in dated],
-                       sorted((c for c in values if c.origin_month is None),
-                              key=lambda c: c.id)),
-            observed=[c for c in values if c.observances],
-            search={c.id: " | ".join(fold(t) for t in (c.title, *c.aliases)) for c in values},
-        )
+        return cls(version, values,
+                   {c.id: " | ".join(fold(t) for t in (c.title, *c.aliases)) for c in values})
 
-    def subset(self, key: Subset) -> Arrays:
-        categories, designated, residue = key
-        if not categories and not designated and residue is None:
-            return self.all
-        found = self._subsets.get(key)
-        if found is None:
-            chosen = set(categories)
-            found = self.all.where(lambda c: (not chosen or c.category in chosen)
-                                   and (not designated or bool(c.designated_years))
-                                   and (residue is None or c.origin_year % 5 == residue))
-            self._subsets[key] = found
-            while len(self._subsets) > MAX_SUBSETS:
-                self._subsets.popitem(last=False)
-        return found
-
-    def candidates(self, start: date, end: date, *, categories: tuple[str, ...] = (),
-                   designated: bool = False, round_only: bool = False,
-                   include_undated: bool = True) -> Iterator[Candidate]:
-        """(commemoration, year) in date order, undated ones after their year's dated ones;
-        only those the given filters could accept (the caller's own test still decides).
-        Year-precision ones without a chosen day are yielded for every year the range
-        touches, as the engine does."""
-        for year in range(start.year, end.year + 1):
-            arrays = self.subset((categories, designated, year % 5 if round_only else None))
-            s, e = max(start, date(year, 1, 1)), min(end, date(year, 12, 31))
-            chosen_days = {c.id: day for c in self.observed
-                           if (day := c.observed_on(year)) is not None and c.origin_year < year}
-            ordinary = [(c, year) for c in arrays.slice(s, e)
-                        if c.origin_year < year and c.id not in chosen_days]
-            chosen = sorted(((day, c.id, c) for c in self.observed
-                             if (day := chosen_days.get(c.id)) is not None and s <= day <= e))
-            if chosen:
-                # Few chosen days: merge them into the (already ordered) ordinary ones.
-                leap = calendar_module.isleap(year)
-                yield from merge(
-                    ((_day_key(c, leap), c.id, (c, year)) for c, _ in ordinary),
-                    (((day.month, day.day), ident, (c, year)) for day, ident, c in chosen),
-                )
+    def year(self, year: int, accepts: Accepts | None = None, key: Hashable = None) -> Year:
+        """The year's occurrences, all of them or those `accepts` takes; `key` names the
+        filter (the same key must always mean the same filter)."""
+        with self._lock:
+            whole = self._years.get(year)
+            if whole is None:
+                # Outside the lock this could run twice at once; the result would be equal.
+                whole = self._years.keep(year, Year.of(occurrences(
+                    self.values, date(year, 1, 1), date(year, 12, 31))))
             else:
-                yield from ordinary
-            if include_undated:
-                for c in arrays.year_only:
-                    if c.origin_year < year and c.id not in chosen_days:
-                        yield (c, year)
+                self._years.move_to_end(year)
+            if accepts is None:
+                return whole
+            found = self._filtered.get((year, key))
+            if found is None:
+                return self._filtered.keep((year, key), whole.where(accepts))
+            self._filtered.move_to_end((year, key))
+            return found
 
+    def between(self, start: date, end: date, accepts: Accepts | None = None,
+                key: Hashable = None, include_undated: bool = True) -> Iterator[Occurrence]:
+        """Occurrences in [start, end] in the engine's order; the undated ones of every year
+        the range touches after that year's dated ones, as the engine lists them."""
+        for year in range(start.year, end.year + 1):
+            yield from self.year(year, accepts, key).between(start, end, include_undated)
 
-def _day_key(c: Commemoration, leap: bool) -> tuple[int, int]:
-    if not leap and c.origin_month == 2 and c.origin_day == 29:
-        return (2, 28)
-    return (c.origin_month, c.origin_day)
-
-
-def merge(*streams) -> Iterator[Candidate]:
-    for _, _, candidate in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
-        yield candidate
+    def count(self, start: date, end: date, accepts: Accepts | None = None,
+              key: Hashable = None, include_undated: bool = True) -> int:
+        total = 0
+        for year in range(start.year, end.year + 1):
+            found = self.year(year, accepts, key)
+            total += bisect_right(found.days, end) - bisect_left(found.days, start)
+            total += len(found.undated) if include_undated else 0
+        return total
 
 
 class ListingIndex:
@@ -161,33 +138,21 @@ class ListingIndex:
             if current is None or current.version != version:
                 with self.database.session() as session:
                     values = all_values(session)
-                current = Snapshot.build(version, values)
-                self._snapshot = current
-                # The snapshot lives until the data changes: move it out of the cyclic
-                # collector's reach, whose full passes over 20,000 commemorations were the
-                # slow tail of listing requests. (The previous snapshot, unfrozen first,
-                # is collected normally.)
-                gc.unfreeze()
-                gc.collect()
-                gc.freeze()
+                current = self._snapshot = Snapshot.build(version, values)
         return current
 
-    def page(self, start: date, end: date,
-             keep: Callable[[Candidate, Snapshot], bool] | None,
-             offset: int, limit: int, **prefilter) -> tuple[list[Occurrence], int]:
-        """The page [offset, offset+limit) of the candidates `keep` accepts (all, when None),
-        and how many there are. `prefilter` (categories, designated, round_only) narrows the
-        candidates through cached subsets before `keep` sees them."""
+    def page(self, start: date, end: date, *, accepts: Accepts | None = None,
+             key: Hashable = None, text: str = "", offset: int = 0,
+             limit: int | None = None) -> tuple[list[Occurrence], int]:
+        """The page [offset, offset + limit) of the occurrences in [start, end] that
+        `accepts` takes (all, when None) and whose title or other names contain the folded
+        `text`, and how many there are in all."""
         snap = self.snapshot()
-        candidates = snap.candidates(start, end, **prefilter)
-        if keep is not None:
-            candidates = (c for c in candidates if keep(c, snap))
-        total = 0
-        page: list[Occurrence] = []
-        for candidate in candidates:
-            if offset <= total < offset + limit:
-                occ = occurrence_in(*candidate)
-                assert occ is not None
-                page.append(occ)
-            total += 1
-        return page, total
+        stop = None if limit is None else offset + limit
+        if not text:
+            found = list(islice(snap.between(start, end, accepts, key), offset, stop))
+            return found, snap.count(start, end, accepts, key)
+        needle = fold(text)
+        matching = [o for o in snap.between(start, end, accepts, key)
+                    if needle in snap.search[o.id]]
+        return matching[offset:stop], len(matching)

@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..anniversaries import Occurrence
-from ..catalogue import CATEGORIES, Commemoration
-from ..vietnamese import fold
+from ..catalogue import CATEGORIES
 
 if TYPE_CHECKING:
     from .index import ListingIndex
@@ -112,7 +110,8 @@ class Listing:
             page=_int(args, "page", 1, 1, 10_000),
             per_page=_int(args, "per_page", per_page, 1, MAX_PER_PAGE))
 
-    def accepts(self, occ: Occurrence) -> bool:
+    def selects(self, occ: Occurrence) -> bool:
+        """The filters other than the text search, on the engine's own flags."""
         c = occ.commemoration
         if self.categories and c.category not in self.categories:
             return False
@@ -122,30 +121,16 @@ class Listing:
             return False
         if self.notable and not (occ.designated or occ.is_round):
             return False
-        if self.q and not c.matches(self.q):
-            return False
         return True
 
-    def keep(self, candidate: tuple[Commemoration, int], snapshot) -> bool:
-        """`accepts` on a (commemoration, year) pair, before any Occurrence is built."""
-        c, year = candidate
-        if self.categories and c.category not in self.categories:
-            return False
-        designated = year in c.designated_years
-        is_round = (year - c.origin_year) % 5 == 0
-        if self.designated and not designated:
-            return False
-        if self.round_only and not is_round:
-            return False
-        if self.notable and not (designated or is_round):
-            return False
-        if self.q and self.folded_q not in snapshot.search[c.id]:
-            return False
-        return True
+    def accepts(self, occ: Occurrence) -> bool:
+        """Everything this listing asks of an occurrence (what the index answers fast)."""
+        return self.selects(occ) and (not self.q or occ.commemoration.matches(self.q))
 
-    @cached_property
-    def folded_q(self) -> str:
-        return fold(self.q)
+    @property
+    def selection(self) -> tuple:
+        """Names what `selects` does: equal selections select the same occurrences."""
+        return (self.categories, self.designated, self.round_only, self.notable)
 
     @property
     def filtered(self) -> bool:
@@ -154,7 +139,8 @@ class Listing:
 
     def run(self, index: ListingIndex) -> tuple[list[Occurrence], int]:
         """(this page's occurrences, total matching), from the in-memory index."""
-        return index.page(self.start, self.end, self.keep if self.filtered else None,
-                          (self.page - 1) * self.per_page, self.per_page,
-                          categories=self.categories, designated=self.designated,
-                          round_only=self.round_only)
+        selecting = self.categories or self.designated or self.round_only or self.notable
+        return index.page(self.start, self.end,
+                          accepts=self.selects if selecting else None, key=self.selection,
+                          text=self.q, offset=(self.page - 1) * self.per_page,
+                          limit=self.per_page)

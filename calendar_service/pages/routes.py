@@ -57,7 +57,7 @@ def year(year: int):
     if not MIN_YEAR <= year <= MAX_YEAR:
         abort(404, description=f"Chỉ xem được các năm từ {MIN_YEAR} đến {MAX_YEAR}.")
     svc = services()
-    found, _ = svc.listing.page(date(year, 1, 1), date(year, 12, 31), None, 0, 10**9)
+    found, _ = svc.listing.page(date(year, 1, 1), date(year, 12, 31))
     by_day: dict[date, list] = defaultdict(list)
     undecided = []
     for occ in found:

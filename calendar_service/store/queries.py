@@ -3,15 +3,16 @@ a date range through an indexed month/day pre-filter (not a scan of every row ×
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..anniversaries import Occurrence, occurrences
+from ..anniversaries import Occurrence, occurrences, origin_days_between
 from ..catalogue import Commemoration
-from .models import ACTIVE, CANCELLED, CommemorationRow
+from .models import ACTIVE, CANCELLED, CommemorationRow, DesignationRow, ObservanceRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +67,13 @@ def get_commemoration(session: Session, ident: str) -> StoredCommemoration | Non
 
 
 def _month_day_filter(start: date, end: date) -> ColumnElement[bool] | None:
-    """Rows whose (month, day) can fall in [start, end]; None when every row can."""
+    """Rows whose origin day can fall in [start, end]; None when every row can. The engine
+    says which origin days those are (`origin_days_between`, the 29 February rule included);
+    this only turns its intervals into an indexed condition."""
     if (end - start).days >= 365:
         return None
     md = tuple_(CommemorationRow.origin_month, CommemorationRow.origin_day)
-    segments = []
-    for year in range(start.year, end.year + 1):
-        s = max(start, date(year, 1, 1))
-        e = min(end, date(year, 12, 31))
-        segments.append(md.between((s.month, s.day), (e.month, e.day)))
-        feb28 = date(year, 2, 28)
-        is_common = (date(year, 3, 1) - feb28).days == 1
-        if is_common and s <= feb28 <= e:
-            # A 29 February origin is observed on 28 February in common years.
-            segments.append(and_(CommemorationRow.origin_month == 2,
-                                 CommemorationRow.origin_day == 29))
+    segments = [md.between(first, last) for first, last in origin_days_between(start, end)]
     # Year-only origins have no day to index; they are few and always considered.
     return or_(CommemorationRow.origin_month.is_(None), *segments)
 
@@ -116,6 +109,7 @@ def stored_occurrences_between(
 
 def _rows_for_range(session: Session, start: date, end: date, include_cancelled: bool
                     ) -> list[CommemorationRow]:
+    # A superset: the engine decides which of these have an anniversary in the range.
     query = select(CommemorationRow).where(CommemorationRow.origin_year < end.year)
     if not include_cancelled:
         query = query.where(CommemorationRow.status == ACTIVE)
@@ -130,10 +124,6 @@ def _rows_for_range(session: Session, start: date, end: date, include_cancelled:
 def all_values(session: Session) -> list[Commemoration]:
     """Every active commemoration as a value, read with three plain queries (no ORM
     objects): the fast path for building in-memory indexes of the whole catalogue."""
-    from collections import defaultdict
-
-    from .models import DesignationRow, ObservanceRow
-
     designated: dict[str, set[int]] = defaultdict(set)
     for ident, year in session.execute(select(DesignationRow.commemoration_id,
                                               DesignationRow.year)):
