@@ -6,19 +6,26 @@ through click's context object (see tests/conftest.py).
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import date, timedelta
 
 import click
+import waitress
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import output
 from .admin import cli as admin_cli
 from .anniversaries import Occurrence
+from .app import create_app
 from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
 from .feeds import cli as feeds_cli
 from .reminders import cli as reminders_cli
+from .reminders.scheduler import make_scheduler
+from .store import occurrences_between, sync_catalogue
+from .store.migrate import current, upgrade
 
 
 def _read_catalogue(paths: tuple[str, ...]):
@@ -76,10 +83,6 @@ def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
     New ids are added, changed entries get a new revision, entries gone from the files are
     marked cancelled. Loading the same files twice changes nothing.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .store import sync_catalogue
-
     services = services_of(ctx)
     _, catalogue = _read_catalogue(paths or services.settings.events)
     try:
@@ -106,10 +109,6 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Create or migrate the schema to the latest revision."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .store.migrate import current, upgrade
-
     services = services_of(ctx)
     try:
         upgrade(services.database.engine, revision)
@@ -132,10 +131,6 @@ def occurrences(ctx: click.Context, start: date | None, end: date | None,
                 categories: tuple[str, ...], designated: bool, round_only: bool,
                 as_json: bool) -> None:
     """List the anniversaries in a date range, from the database."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .store import occurrences_between
-
     services = services_of(ctx)
     start = start or today(services.clock)
     end = end or (start.replace(year=start.year + 1) - timedelta(days=1)
@@ -173,20 +168,12 @@ def occurrences(ctx: click.Context, start: date | None, end: date | None,
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: bool) -> None:
     """Serve the web app with waitress (a production WSGI server, one process)."""
-    import waitress
-
-    from .app import create_app
-
     services = services_of(ctx)
     app = create_app(services)
     click.echo(f"calendar-service on http://{host}:{port}/ "
                f"(database {services.database.engine.url.render_as_string()})")
     ticker = None
     if not no_scheduler:
-        import logging
-
-        from .reminders.scheduler import make_scheduler
-
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         ticker = make_scheduler(services)
         ticker.start()

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ..catalogue import CATEGORIES
 from ..reminders import subscribers as subs
 from ..reminders.models import FAILED, PENDING, SENDING, SENT, SKIPPED, SubscriberRow
+from ..reminders.tick import run_tick
 from ..store.models import CommemorationRow
 from ..web.context import no_commemoration, services
 from . import audit, editing, export, queries
@@ -359,8 +360,6 @@ def deliveries():
 @bp.post("/deliveries/send")
 @login_required
 def send_due():
-    from ..reminders.tick import run_tick
-
     svc = services()
     try:
         report = run_tick(svc)

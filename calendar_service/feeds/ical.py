@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from icalendar import Alarm, Calendar, Event, vDuration, vText
 
 from ..anniversaries import Occurrence
+from ..catalogue import CATEGORIES
 from ..store.queries import StoredCommemoration
 from ..vietnamese import nfc, short_date
 from .query import FeedQuery
@@ -116,8 +117,6 @@ def event_component(occ: Occurrence, stored: StoredCommemoration, site: FeedSite
 
 
 def calendar_name(query: FeedQuery) -> str:
-    from ..catalogue import CATEGORIES
-
     qualifiers = [CATEGORIES[c].label for c in query.categories]
     if query.designated:
         qualifiers.append("theo chỉ thị")

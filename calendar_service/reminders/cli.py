@@ -11,6 +11,8 @@ import click
 from ..cli_support import MomentType, fail, services_of
 from . import subscribers as subs
 from .models import SCOPES
+from .scheduler import make_scheduler
+from .tick import run_tick
 
 
 def _csv(value: str | None) -> list[str]:
@@ -100,8 +102,6 @@ def subscribers_remove(ctx, email):
 @click.pass_context
 def remind(ctx, as_of, dry_run):
     """Run one reminder tick: send what is due at that moment, once."""
-    from .tick import run_tick
-
     services = services_of(ctx)
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=services.settings.tz)
@@ -129,8 +129,6 @@ def remind(ctx, as_of, dry_run):
 @click.pass_context
 def scheduler(ctx):
     """Run the reminder scheduler alone (deploy it once beside several web workers)."""
-    from .scheduler import make_scheduler
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     services = services_of(ctx)
     click.echo(f"reminder scheduler: a tick every {services.settings.reminder_tick_minutes} "
