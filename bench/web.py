@@ -3,9 +3,10 @@
 A benchmark, not a test: it reports latencies, it asserts nothing. For 1,000 and 20,000
 synthetic commemorations (bench/engine.py's seeded generator; 20,000 is about every
 province's catalogue in one national instance) it loads a fresh SQLite database, starts
-`gunicorn -w 2 calendar_service.wsgi:app` on 127.0.0.1, warms each URL, then times
+`gunicorn -w 2 calendar_service.wsgi:app` on 127.0.0.1, times the first requests to each URL, warms it, then times
 sequential requests from this process (another process than the server) and reports the
-median and the 95th percentile.
+median and the 95th percentile, and the slower of the first two requests (each worker's
+caches cold: what a visitor waits right after a data change).
 
 Targets (issue 5): `/` and `/api/events` (paged) p95 under 50 ms at 20,000;
 `/year/2024` p95 under 200 ms at 1,000.
@@ -105,10 +106,13 @@ def run(count: int, n: int, workdir: Path) -> list[tuple]:
                  "/api/events", "/api/events?from=2024-01-01&to=2024-12-31&category=victory"]
         session = requests.Session()
         for path in paths:
-            measure(session, base + path, 10)  # warm both workers (index, templates)
+            # The first two requests meet each worker's cold caches (the year's occurrences,
+            # the templates): the slower of them is what a visitor waits after a data change.
+            cold = max(measure(session, base + path, 2))
+            measure(session, base + path, 10)  # warm both workers
             timings = measure(session, base + path, n)
             size = len(session.get(base + path, timeout=30).content)
-            rows.append((count, path, statistics.median(timings), p95(timings), size,
+            rows.append((count, path, cold, statistics.median(timings), p95(timings), size,
                          TARGETS.get((count, path.split("?")[0] if path.startswith("/api")
                                       else path))))
     finally:
@@ -138,11 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {args.requests} sequential "
           "requests per URL, gunicorn -w 2 on 127.0.0.1")
-    print(f"{'commemorations':>14}  {'path':<58} {'median':>8} {'p95':>8} {'bytes':>9}  target")
-    for count, path, median, high, size, target in rows:
+    print(f"{'commemorations':>14}  {'path':<58} {'cold':>8} {'median':>8} {'p95':>8} "
+          f"{'bytes':>9}  target")
+    for count, path, cold, median, high, size, target in rows:
         verdict = "" if target is None else (
             f"p95 < {target} ms: {'ok' if high < target else 'MISSED'}")
-        print(f"{count:>14,}  {path:<58} {median:7.1f}ms {high:7.1f}ms {size:>9,}  {verdict}")
+        print(f"{count:>14,}  {path:<58} {cold:7.1f}ms {median:7.1f}ms {high:7.1f}ms "
+              f"{size:>9,}  {verdict}")
     return 0
 
 
