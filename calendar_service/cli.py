@@ -22,6 +22,8 @@ from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
 from .feeds import cli as feeds_cli
+from .plans import cli as plans_cli
+from .plans.generate import follow_catalogue
 from .reminders import cli as reminders_cli
 from .reminders.scheduler import make_scheduler
 from .store import occurrences_between, sync_catalogue
@@ -69,9 +71,17 @@ def main() -> None:
 def check(paths: tuple[str, ...]) -> None:
     """Validate catalogue files (files, folders or globs); exit 1 listing every problem."""
     files, catalogue = _read_catalogue(paths)
-    for f in catalogue.files:
-        count = sum(1 for c in catalogue.commemorations if c.source_file == f.path)
-        click.echo(f"{f.path}: {count} commemorations designated for {f.designates}: OK")
+    headers = {f.path: f for f in catalogue.files}
+    for path in map(str, files):
+        held = []
+        if path in headers:
+            count = sum(1 for c in catalogue.commemorations if c.source_file == path)
+            held.append(f"{count} commemorations designated for {headers[path].designates}")
+        if agencies := sum(1 for a in catalogue.agencies if a.source_file == path):
+            held.append(f"{agencies} agencies")
+        if templates := sum(1 for t in catalogue.templates if t.source_file == path):
+            held.append(f"{templates} plan templates")
+        click.echo(f"{path}: {', '.join(held)}: OK")
 
 
 @main.command()
@@ -87,7 +97,11 @@ def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
     _, catalogue = _read_catalogue(paths or services.settings.events)
     try:
         with services.database.session() as session:
-            report = sync_catalogue(session, catalogue, services.clock.now())
+            now = services.clock.now()
+            report = sync_catalogue(session, catalogue, now)
+            # Open tasks follow their commemorations (moved days, cancellations), in the
+            # same transaction.
+            cancelled_tasks = follow_catalogue(session, now)
     except SQLAlchemyError as exc:
         fail(f"error: the database refused the load, nothing was changed: "
               f"{first_line(exc)}\n"
@@ -97,6 +111,8 @@ def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
                        ("restored", report.restored), ("cancelled", report.cancelled)):
         for ident in ids:
             click.echo(f"  {label}: {ident}")
+    for task in cancelled_tasks:
+        click.echo(f"  task cancelled with its commemoration: {task}")
 
 
 @main.group()
@@ -184,7 +200,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
             ticker.shutdown(wait=False)
 
 
-for feature in (feeds_cli, reminders_cli, admin_cli):
+for feature in (feeds_cli, reminders_cli, plans_cli, admin_cli):
     for command in feature.COMMANDS:
         main.add_command(command)
 

@@ -3,7 +3,9 @@
 from alembic import context
 
 import calendar_service.admin.models  # noqa: F401  (registers its tables)
+import calendar_service.plans.models  # noqa: F401  (registers its tables)
 import calendar_service.reminders.models  # noqa: F401  (registers its tables)
+import calendar_service.store.audit  # noqa: F401  (registers its table)
 from calendar_service.store.models import Base
 
 config = context.config

@@ -16,7 +16,8 @@ from icalendar import Calendar
 from sqlalchemy import delete, select
 
 from calendar_service.admin import accounts
-from calendar_service.admin.models import AdminUser, AuditEntry
+from calendar_service.admin.models import AdminUser
+from calendar_service.store.audit import AuditEntry
 from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.catalogue import load_catalogue, load_text

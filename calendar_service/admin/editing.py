@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalogue.model import CONTROL_IN_LINE, CONTROL_IN_PROSE, MAX_LEAD_DAYS
+from ..store import audit
 from ..store.models import ACTIVE, CANCELLED, CommemorationRow, ObservanceRow
 from ..store.state import bump_data_version
 from ..vietnamese import nfc
-from . import audit
 
 MAX_OBSERVANCE_YEAR = 2200
 _LINE_BREAKS = re.compile(r"\r\n?")

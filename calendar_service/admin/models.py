@@ -1,11 +1,10 @@
-"""Admin accounts and the audit log (migration 0003)."""
+"""Admin accounts (migration 0003; the agency of a member: 0005)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.models import Base, UTCDateTime
@@ -22,21 +21,11 @@ class AdminUser(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None: an administrator (everything); an agency's id: a member of that agency, who sees
+    # every plan and edits its own agency's tasks.
+    agency_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agencies.id", ondelete="RESTRICT"))
 
-
-class AuditEntry(Base):
-    """Who changed what, when. Plain columns, no foreign keys: the record outlives what it
-    describes and is never rewritten."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    username: Mapped[str] = mapped_column(String(80))
-    action: Mapped[str] = mapped_column(String(40))
-    commemoration_id: Mapped[str | None] = mapped_column(String(80))
-    subject: Mapped[str | None] = mapped_column(String(320))  # e.g. a subscriber's address
-    # {field: {"before": value, "after": value}}
-    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-    __table_args__ = (Index("ix_audit_log_commemoration_id", "commemoration_id"),)
+    @property
+    def is_administrator(self) -> bool:
+        return self.agency_id is None

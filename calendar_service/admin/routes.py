@@ -26,9 +26,11 @@ from ..catalogue import CATEGORIES
 from ..reminders import subscribers as subs
 from ..reminders.models import FAILED, PENDING, SENDING, SENT, SKIPPED, SubscriberRow
 from ..reminders.tick import run_tick
+from ..store import audit
+from ..store.audit import AuditEntry
 from ..store.models import CommemorationRow
 from ..web.context import no_commemoration, services
-from . import audit, editing, export, queries
+from . import editing, export, queries
 from .accounts import LOCK_DURATION, MAX_FAILED_ATTEMPTS, authenticate
 from .auth import (
     current_admin,
@@ -39,7 +41,6 @@ from .auth import (
     safe_next,
 )
 from .forms import EditForm, LoginForm, ObservanceForm, SubscriberForm
-from .models import AuditEntry
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

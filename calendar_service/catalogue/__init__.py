@@ -3,17 +3,24 @@
 Imports neither Flask nor the database, so it can be used (and tested) on its own.
 """
 
+from .agencies import ROLES, Agency
 from .categories import CATEGORIES, Category
 from .loader import CatalogueError, Problem, expand_paths, load_catalogue, load_text
 from .model import Catalogue, CatalogueFile, Commemoration, Precision
+from .plans import ACTIVITY_KINDS, Activity, PlanTemplate
 
 __all__ = [
+    "ACTIVITY_KINDS",
     "CATEGORIES",
+    "ROLES",
+    "Activity",
+    "Agency",
     "Catalogue",
     "CatalogueError",
     "CatalogueFile",
     "Category",
     "Commemoration",
+    "PlanTemplate",
     "Precision",
     "Problem",
     "expand_paths",

@@ -17,11 +17,12 @@ try:  # the compiled tomli parses ~3x faster; tomllib is the same parser in pure
 except ImportError:  # pragma: no cover - tomli is a dependency, this is a safety net
     import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..vietnamese import nfc
+from .agencies import ROLES, Agency
 from .categories import CATEGORIES
 from .lines import LineMap
 from .model import (
@@ -33,9 +34,29 @@ from .model import (
     Commemoration,
 )
 from .model import ordinal as ordinal_of
+from .plans import (
+    ACTIVITY_KINDS,
+    DEFAULT_NOTICE_DAYS,
+    MAX_OFFSET_DAYS,
+    TITLE_FIELDS,
+    Activity,
+    PlanTemplate,
+    title_fields,
+)
 
 CATALOGUE_TABLE = "catalogue"
 ENTRY_TABLE = "commemoration"
+AGENCY_TABLE = "agency"
+TEMPLATE_TABLE = "template"
+ACTIVITY_TABLE = "template.activity"
+TOP_LEVEL = (CATALOGUE_TABLE, ENTRY_TABLE, AGENCY_TABLE, TEMPLATE_TABLE)
+AGENCY_REQUIRED = ("id", "name", "short_names", "role", "source")
+AGENCY_KEYS = {*AGENCY_REQUIRED, "emails", "webhook"}
+TEMPLATE_REQUIRED = ("id", "name", "activity")
+TEMPLATE_KEYS = {*TEMPLATE_REQUIRED, "categories", "round", "designated", "commemorations",
+                 "notice_days", "source"}
+ACTIVITY_REQUIRED = ("kind", "title", "agency", "due")
+ACTIVITY_KEYS = {*ACTIVITY_REQUIRED, "with", "from", "to"}
 CATALOGUE_KEYS = {"designates", "directive", "theme", "source"}
 REQUIRED_KEYS = ("id", "title", "category", "origin", "description")
 OPTIONAL_KEYS = ("source", "location", "note", "aliases", "lead_days", "ordinal", "observed_on",
@@ -43,6 +64,7 @@ OPTIONAL_KEYS = ("source", "location", "note", "aliases", "lead_days", "ordinal"
 ENTRY_KEYS = set(REQUIRED_KEYS) | set(OPTIONAL_KEYS)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # a plausible address; sending checks more
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
@@ -79,30 +101,55 @@ def expand_paths(patterns: Iterable[str | Path]) -> list[Path]:
     return list(unique)
 
 
+@dataclass
+class _Collected:
+    """What every file of one load adds to, so that ids are unique across files and
+    references (an agency named by a template) are checked against all of them."""
+
+    problems: list[Problem] = field(default_factory=list)
+    files: list[CatalogueFile] = field(default_factory=list)
+    entries: list[Commemoration] = field(default_factory=list)
+    agencies: list[Agency] = field(default_factory=list)
+    templates: list[PlanTemplate] = field(default_factory=list)
+    # id -> (reader, index) where it was first defined, per kind of table
+    first_seen: dict[str, dict[str, tuple[_FileReader, int]]] = field(
+        default_factory=lambda: {ENTRY_TABLE: {}, AGENCY_TABLE: {}, TEMPLATE_TABLE: {}})
+    # (reader, line, key, kind of table it names, the id) checked once every file is read
+    references: list[tuple[_FileReader, int, str, str, str]] = field(default_factory=list)
+
+    def check_references(self) -> None:
+        for reader, line, key, table, ident in self.references:
+            if ident not in self.first_seen[table]:
+                known = sorted(self.first_seen[table])
+                what = "agency" if table == AGENCY_TABLE else "commemoration"
+                hint = _suggest(ident, known) or (
+                    f"; known: {', '.join(known)}" if known and len(known) <= 12 else "")
+                reader.problem(line, key, f"unknown {what} {ident!r}{hint}")
+
+    def catalogue(self) -> Catalogue:
+        self.check_references()
+        if self.problems:
+            raise CatalogueError(self.problems)
+        return Catalogue(tuple(self.files), tuple(sorted(self.entries, key=lambda c: c.id)),
+                         agencies=tuple(self.agencies), templates=tuple(self.templates))
+
+
 def load_catalogue(paths: Iterable[str | Path]) -> Catalogue:
+    """Every file's commemorations, agencies and plan templates, all validated together."""
     paths = list(paths)
-    problems: list[Problem] = []
-    files: list[CatalogueFile] = []
-    entries: list[Commemoration] = []
-    first_seen: dict[str, tuple[_FileReader, int]] = {}
     if not paths:
         raise CatalogueError([Problem("-", 1, None, "no catalogue files given")])
+    collected = _Collected()
     for path in paths:
-        _FileReader(str(path), problems, files, entries, first_seen).read()
-    if problems:
-        raise CatalogueError(problems)
-    return Catalogue(tuple(files), tuple(sorted(entries, key=lambda c: c.id)))
+        _FileReader(str(path), collected).read()
+    return collected.catalogue()
 
 
 def load_text(text: str, path: str = "<string>") -> Catalogue:
     """Validate TOML source held in memory (the admin's export round trip, tests)."""
-    problems: list[Problem] = []
-    files: list[CatalogueFile] = []
-    entries: list[Commemoration] = []
-    _FileReader(path, problems, files, entries, {}, text=text).read()
-    if problems:
-        raise CatalogueError(problems)
-    return Catalogue(tuple(files), tuple(sorted(entries, key=lambda c: c.id)))
+    collected = _Collected()
+    _FileReader(path, collected, text=text).read()
+    return collected.catalogue()
 
 
 def _type_name(value: Any) -> str:
@@ -137,22 +184,16 @@ def _suggest(key: str, allowed: Iterable[str]) -> str:
 class _FileReader:
     """Validates one file, appending to the shared lists (ids must be unique across files)."""
 
-    def __init__(
-        self,
-        path: str,
-        problems: list[Problem],
-        files: list[CatalogueFile],
-        entries: list[Commemoration],
-        first_seen: dict[str, tuple[_FileReader, int]],
-        text: str | None = None,
-    ) -> None:
+    def __init__(self, path: str, collected: _Collected, text: str | None = None) -> None:
         self.path = path
-        self.problems = problems
-        self.files = files
-        self.entries = entries
-        self.first_seen = first_seen
+        self.collected = collected
+        self.problems = collected.problems
+        self.files = collected.files
+        self.entries = collected.entries
+        self.first_seen = collected.first_seen[ENTRY_TABLE]
         self.text = text
         self._source = ""
+        self._parsed: dict[str, Any] | None = None
         self._lines: LineMap | None = None
 
     @property
@@ -170,27 +211,59 @@ class _FileReader:
         if data is None:
             return
         for key in data:
-            if key not in (CATALOGUE_TABLE, ENTRY_TABLE):
+            if key not in TOP_LEVEL:
                 self.problem(
                     self.lines.line("", None, key) if not isinstance(data[key], (dict, list))
                     else self.lines.line(key, None, None),
                     key,
-                    f"unknown top-level key{_suggest(key, (CATALOGUE_TABLE, ENTRY_TABLE))}; "
-                    f"expected a [{CATALOGUE_TABLE}] table and [[{ENTRY_TABLE}]] entries",
+                    f"unknown top-level key{_suggest(key, TOP_LEVEL)}; expected a "
+                    f"[{CATALOGUE_TABLE}] table with [[{ENTRY_TABLE}]] entries, "
+                    f"[[{AGENCY_TABLE}]] or [[{TEMPLATE_TABLE}]] tables",
                 )
+        planning = AGENCY_TABLE in data or TEMPLATE_TABLE in data
+        if AGENCY_TABLE in data:
+            self._read_tables(data[AGENCY_TABLE], AGENCY_TABLE, self._read_agency,
+                              self.collected.agencies)
+        if TEMPLATE_TABLE in data:
+            self._read_tables(data[TEMPLATE_TABLE], TEMPLATE_TABLE, self._read_template,
+                              self.collected.templates)
+        if planning and CATALOGUE_TABLE not in data and ENTRY_TABLE not in data:
+            return  # a file of agencies or plan templates only
         header = self._read_header(data.get(CATALOGUE_TABLE))
         raw_entries = data.get(ENTRY_TABLE)
         if raw_entries is None:
             self.problem(1, None, f"no [[{ENTRY_TABLE}]] entries in this file")
             return
-        if not isinstance(raw_entries, list) or not all(isinstance(e, dict) for e in raw_entries):
-            self.problem(self.lines.line(ENTRY_TABLE), ENTRY_TABLE,
-                         f"must be an array of tables written [[{ENTRY_TABLE}]]")
+        self._read_tables(raw_entries, ENTRY_TABLE,
+                          lambda index, raw: self._read_entry(index, raw, header), self.entries)
+
+    def _read_tables(self, raw: Any, table: str, read, into: list) -> None:
+        if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
+            self.problem(self.lines.line(table), table,
+                         f"must be an array of tables written [[{table}]]")
             return
-        for index, raw in enumerate(raw_entries):
-            entry = self._read_entry(index, raw, header)
-            if entry is not None:
-                self.entries.append(entry)
+        for index, item in enumerate(raw):
+            value = read(index, item)
+            if value is not None:
+                into.append(value)
+
+    def _claim_id(self, table: str, index: int, ident: Any, fail) -> str | None:
+        """A slug id, unique among the tables of its kind across every file."""
+        if not isinstance(ident, str) or not SLUG.match(ident) or len(ident) > 80:
+            fail("id", f"expected a slug of lower-case letters, digits and hyphens "
+                       f"(e.g. 'dien-bien-phu'), got {ident!r}")
+            return None
+        seen = self.collected.first_seen[table]
+        if ident in seen:
+            first, first_index = seen[ident]
+            first_line = first.lines.line(table, first_index, "id")
+            fail("id", f"duplicate id '{ident}' (first defined at {first.path}:{first_line})")
+            return None
+        seen[ident] = (self, index)
+        return ident
+
+    def _refer(self, line: int, key: str, table: str, ident: str) -> None:
+        self.collected.references.append((self, line, key, table, ident))
 
     def _parse(self) -> dict[str, Any] | None:
         text = self.text
@@ -211,7 +284,8 @@ class _FileReader:
                 return None
         self._source = text
         try:
-            return tomllib.loads(text)
+            self._parsed = tomllib.loads(text)
+            return self._parsed
         except tomllib.TOMLDecodeError as exc:
             message = str(exc)
             line = 1
@@ -309,16 +383,7 @@ class _FileReader:
 
         ident = raw.get("id")
         if ident is not None:
-            if not isinstance(ident, str) or not SLUG.match(ident) or len(ident) > 80:
-                fail("id", f"expected a slug of lower-case letters, digits and hyphens "
-                           f"(e.g. 'dien-bien-phu'), got {ident!r}")
-                ident = None
-            elif ident in self.first_seen:
-                first, first_index = self.first_seen[ident]
-                first_line = first.lines.line(ENTRY_TABLE, first_index, "id")
-                fail("id", f"duplicate id '{ident}' (first defined at {first.path}:{first_line})")
-            else:
-                self.first_seen[ident] = (self, index)
+            ident = self._claim_id(ENTRY_TABLE, index, ident, fail)
 
         title = text("title")
         description = text("description", prose=True)
@@ -413,19 +478,19 @@ class _FileReader:
         return None, None, None
 
     @staticmethod
-    def _read_lead_days(value: Any, fail) -> tuple[int, ...] | None:
+    def _read_lead_days(value: Any, fail, key: str = "lead_days") -> tuple[int, ...] | None:
         if value is None:
             return None
         if not isinstance(value, list) or not value:
-            fail("lead_days", f"expected a non-empty array of days, got {_type_name(value)}")
+            fail(key, f"expected a non-empty array of days, got {_type_name(value)}")
             return None
         bad = [v for v in value if not _is_int(v) or not 1 <= v <= MAX_LEAD_DAYS]
         if bad:
-            fail("lead_days", "each lead time must be a positive integer number of days "
-                              f"(1–{MAX_LEAD_DAYS}); got " + ", ".join(repr(v) for v in bad))
+            fail(key, "each must be a positive integer number of days "
+                      f"(1–{MAX_LEAD_DAYS}); got " + ", ".join(repr(v) for v in bad))
             return None
         if len(set(value)) != len(value):
-            fail("lead_days", "lead times repeat: " + ", ".join(str(v) for v in value))
+            fail(key, "days repeat: " + ", ".join(str(v) for v in value))
             return None
         return tuple(sorted(value, reverse=True))
 
@@ -477,3 +542,206 @@ class _FileReader:
             fail("aliases", "control characters are not allowed (nor line breaks)")
             return ()
         return tuple(nfc(v.strip()) for v in value)
+
+    # --- Agencies and plan templates ------------------------------------------------------
+
+    def _text(self, raw: dict[str, Any], key: str, fail, *, limit: int = 500) -> str | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            fail(key, f"expected a non-empty string, got {_type_name(value)}")
+            return None
+        if CONTROL_IN_LINE.search(value.strip()):
+            fail(key, "control characters are not allowed (nor line breaks)")
+            return None
+        if len(value.strip()) > limit:
+            fail(key, f"at most {limit} characters")
+            return None
+        return nfc(value.strip())
+
+    def _strings(self, raw: dict[str, Any], key: str, fail, *, limit: int = 200
+                 ) -> tuple[str, ...] | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value):
+            fail(key, "expected an array of non-empty strings")
+            return None
+        if any(CONTROL_IN_LINE.search(v) or len(v.strip()) > limit for v in value):
+            fail(key, f"control characters are not allowed, and at most {limit} characters")
+            return None
+        found = tuple(nfc(v.strip()) for v in value)
+        if len(set(found)) != len(found):
+            fail(key, "repeats a value: " + ", ".join(found))
+            return None
+        return found
+
+    def _check_keys(self, raw: dict[str, Any], allowed: set[str], required: Iterable[str],
+                    fail, at) -> None:
+        for key in raw:
+            if key not in allowed:
+                fail(key, f"unknown key{_suggest(key, allowed)}")
+        for key in required:
+            if key not in raw:
+                self.problem(at(), key, "required")
+
+    def _read_agency(self, index: int, raw: dict[str, Any]) -> Agency | None:
+        at = lambda key=None: self.lines.line(AGENCY_TABLE, index, key)  # noqa: E731
+        start = len(self.problems)
+
+        def fail(key: str, message: str) -> None:
+            self.problem(at(key), key, message)
+
+        self._check_keys(raw, AGENCY_KEYS, AGENCY_REQUIRED, fail, at)
+        ident = raw.get("id")
+        if ident is not None:
+            ident = self._claim_id(AGENCY_TABLE, index, ident, fail)
+        name = self._text(raw, "name", fail)
+        source = self._text(raw, "source", fail)
+        short_names = self._strings(raw, "short_names", fail, limit=60)
+        if short_names == ():
+            fail("short_names", "give at least one short name (tables show the first)")
+        role = raw.get("role")
+        if role is not None and role not in ROLES:
+            fail("role", f"unknown role {role!r}; expected one of " + ", ".join(ROLES))
+        emails: tuple[str, ...] = ()
+        raw_emails = self._strings(raw, "emails", fail, limit=320)
+        for address in raw_emails or ():
+            if not EMAIL.fullmatch(address):
+                fail("emails", f"{address!r} is not an e-mail address")
+        emails = raw_emails or ()
+        webhook = self._text(raw, "webhook", fail, limit=2000)
+        if webhook is not None and not webhook.startswith(("https://", "http://")):
+            fail("webhook", f"expected an http(s):// URL, got {webhook!r}")
+        if len(self.problems) > start:
+            return None
+        assert ident and name and short_names and role and source
+        return Agency(id=ident, name=name, short_names=short_names, role=role, source=source,
+                      emails=emails, webhook=webhook, source_file=self.path)
+
+    def _read_template(self, index: int, raw: dict[str, Any]) -> PlanTemplate | None:
+        at = lambda key=None: self.lines.line(TEMPLATE_TABLE, index, key)  # noqa: E731
+        start = len(self.problems)
+
+        def fail(key: str, message: str) -> None:
+            self.problem(at(key), key, message)
+
+        self._check_keys(raw, TEMPLATE_KEYS, TEMPLATE_REQUIRED, fail, at)
+        ident = raw.get("id")
+        if ident is not None:
+            ident = self._claim_id(TEMPLATE_TABLE, index, ident, fail)
+        name = self._text(raw, "name", fail)
+        source = self._text(raw, "source", fail)
+        categories = self._strings(raw, "categories", fail, limit=40)
+        for slug in categories or ():
+            if slug not in CATEGORIES:
+                fail("categories", f"unknown category {slug!r}; expected one of "
+                                   + ", ".join(sorted(CATEGORIES)))
+        chosen = self._strings(raw, "commemorations", fail, limit=80)
+        for ident_ in chosen or ():
+            self._refer(at("commemorations"), "commemorations", ENTRY_TABLE, ident_)
+        flags: dict[str, bool | None] = {}
+        for key in ("round", "designated"):
+            value = raw.get(key)
+            if value is not None and not isinstance(value, bool):
+                fail(key, f"expected true or false, got {_type_name(value)}")
+            flags[key] = value if isinstance(value, bool) else None
+        notice_days = self._read_lead_days(raw.get("notice_days"), fail, key="notice_days")
+        activities = self._read_activities(index, raw.get("activity"), fail)
+        if len(self.problems) > start:
+            return None
+        assert ident and name and activities is not None
+        return PlanTemplate(
+            id=ident, name=name, activities=activities,
+            categories=frozenset(categories) if categories else None,
+            round=flags["round"], designated=flags["designated"],
+            commemorations=frozenset(chosen) if chosen else None,
+            notice_days=notice_days or DEFAULT_NOTICE_DAYS, source=source,
+            source_file=self.path)
+
+    def _read_activities(self, template_index: int, raw: Any, fail
+                         ) -> tuple[Activity, ...] | None:
+        if raw is None:
+            return None  # reported as a missing required key
+        if not isinstance(raw, list) or not raw or not all(isinstance(a, dict) for a in raw):
+            fail("activity", "expected one or more [[template.activity]] tables")
+            return None
+        # The line map numbers [[template.activity]] headers across the whole file.
+        first = sum(len(t.get("activity") or []) if isinstance(t.get("activity"), list) else 0
+                    for t in self._templates_before(template_index))
+        found: list[Activity] = []
+        keys: dict[str, int] = {}
+        for offset, item in enumerate(raw):
+            activity = self._read_activity(first + offset, item)
+            if activity is None:
+                continue
+            if activity.key in keys:
+                self.problem(self.lines.line(ACTIVITY_TABLE, first + offset, "kind"), "kind",
+                             f"this template already gives {activity.agency!r} an activity of "
+                             f"kind {activity.kind!r}")
+                continue
+            keys[activity.key] = offset
+            found.append(activity)
+        return tuple(found)
+
+    def _templates_before(self, index: int) -> list[dict]:
+        templates = self._parsed.get(TEMPLATE_TABLE) if self._parsed else None
+        return [t for t in (templates or [])[:index] if isinstance(t, dict)]
+
+    def _read_activity(self, index: int, raw: dict[str, Any]) -> Activity | None:
+        at = lambda key=None: self.lines.line(ACTIVITY_TABLE, index, key)  # noqa: E731
+        start = len(self.problems)
+
+        def fail(key: str, message: str) -> None:
+            self.problem(at(key), key, message)
+
+        self._check_keys(raw, ACTIVITY_KEYS, ACTIVITY_REQUIRED, fail, at)
+        kind = raw.get("kind")
+        if kind is not None and kind not in ACTIVITY_KINDS:
+            fail("kind", f"unknown kind {kind!r}; expected one of " + ", ".join(ACTIVITY_KINDS))
+        title = self._text(raw, "title", fail, limit=300)
+        if title is not None:
+            try:
+                unknown = [f for f in title_fields(title) if f not in TITLE_FIELDS]
+            except ValueError as exc:
+                fail("title", f"malformed pattern: {exc} (write {{occurrence}}, or {{{{ for a "
+                              "brace)")
+            else:
+                if unknown:
+                    fail("title", "unknown field " + ", ".join("{" + f + "}" for f in unknown)
+                         + "; the fields are " + ", ".join("{" + f + "}" for f in TITLE_FIELDS))
+        agency = raw.get("agency")
+        if agency is not None:
+            if not isinstance(agency, str):
+                fail("agency", f"expected an agency id, got {_type_name(agency)}")
+            else:
+                self._refer(at("agency"), "agency", AGENCY_TABLE, agency)
+        coordinating = self._strings(raw, "with", fail, limit=80) or ()
+        for other in coordinating:
+            self._refer(at("with"), "with", AGENCY_TABLE, other)
+        if isinstance(agency, str) and agency in coordinating:
+            fail("with", f"{agency!r} is already the responsible agency")
+        offsets: dict[str, int | None] = {}
+        for key in ("due", "from", "to"):
+            value = raw.get(key)
+            if value is not None and (not _is_int(value) or abs(value) > MAX_OFFSET_DAYS):
+                fail(key, f"expected whole days from −{MAX_OFFSET_DAYS} to {MAX_OFFSET_DAYS} "
+                          f"relative to the occurrence (−30: thirty days before), got {value!r}")
+                value = None
+            offsets[key] = value
+        window = None
+        if (raw.get("from") is None) != (raw.get("to") is None):
+            fail("from" if raw.get("from") is None else "to",
+                 "a run window needs both from and to")
+        elif offsets["from"] is not None and offsets["to"] is not None:
+            if offsets["from"] > offsets["to"]:
+                fail("to", f"the window ends ({offsets['to']}) before it starts "
+                           f"({offsets['from']})")
+            window = (offsets["from"], offsets["to"])
+        if len(self.problems) > start:
+            return None
+        assert kind and title and isinstance(agency, str) and offsets["due"] is not None
+        return Activity(kind=kind, title=title, agency=agency, coordinating=coordinating,
+                        due=offsets["due"], window=window)

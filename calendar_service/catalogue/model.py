@@ -8,7 +8,9 @@ from datetime import date
 from enum import StrEnum
 
 from ..vietnamese import fold
+from .agencies import Agency
 from .categories import CATEGORIES, Category
+from .plans import PlanTemplate
 
 # Text the catalogue keeps (from TOML or the admin pages) never holds control characters:
 # titles reach mail subjects and iCalendar SUMMARY lines, and prose keeps only tabs and
@@ -91,3 +93,7 @@ class CatalogueFile:
 class Catalogue:
     files: tuple[CatalogueFile, ...]
     commemorations: tuple[Commemoration, ...]
+    # From `[[agency]]` and `[[template]]` tables; empty when no file of the load has any
+    # (then `load` leaves the stored agencies and templates as they are).
+    agencies: tuple[Agency, ...] = ()
+    templates: tuple[PlanTemplate, ...] = ()

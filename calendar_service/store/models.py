@@ -142,3 +142,42 @@ class StoreState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     data_version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AgencyRow(Base):
+    """An agency of the directive's section II, as `load` last read it (`[[agency]]`)."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    short_names: Mapped[list[str]] = mapped_column(JSON)
+    role: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(Text)
+    emails: Mapped[list[str]] = mapped_column(JSON, default=list)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    # Gone from the files: kept (tasks and accounts refer to it), no longer offered.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The secret in the address of the agency's private task feed; rotated on demand.
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True)
+    source_file: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def short(self) -> str:
+        return self.short_names[0] if self.short_names else self.id
+
+
+class PlanTemplateRow(Base):
+    """A plan template as `load` last read it (`[[template]]`), in file order: plan
+    generation reads them from here, so it works from the database alone."""
+
+    __tablename__ = "plan_templates"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    # Everything else of the template (selectors, notice days, activities), as JSON.
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_file: Mapped[str | None] = mapped_column(String(500))

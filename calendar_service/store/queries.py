@@ -11,8 +11,16 @@ from sqlalchemy import ColumnElement, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrences, origin_days_between
-from ..catalogue import Commemoration
-from .models import ACTIVE, CANCELLED, CommemorationRow, DesignationRow, ObservanceRow
+from ..catalogue import Activity, Commemoration, PlanTemplate
+from .models import (
+    ACTIVE,
+    CANCELLED,
+    AgencyRow,
+    CommemorationRow,
+    DesignationRow,
+    ObservanceRow,
+    PlanTemplateRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +157,31 @@ def all_values(session: Session) -> list[Commemoration]:
         for (ident, title, category, year, month, day, description, source, location, note,
              aliases, lead_days, source_file) in rows
     ]
+
+
+def template_from(row: PlanTemplateRow) -> PlanTemplate:
+    d = row.definition
+    return PlanTemplate(
+        id=row.id, name=row.name,
+        activities=tuple(Activity(kind=a["kind"], title=a["title"], agency=a["agency"],
+                                  coordinating=tuple(a["with"]), due=a["due"],
+                                  window=tuple(a["window"]) if a["window"] else None)
+                         for a in d["activities"]),
+        categories=frozenset(d["categories"]) if d["categories"] is not None else None,
+        round=d["round"], designated=d["designated"],
+        commemorations=(frozenset(d["commemorations"]) if d["commemorations"] is not None
+                        else None),
+        notice_days=tuple(d["notice_days"]), source=d["source"], source_file=row.source_file)
+
+
+def plan_templates(session: Session) -> list[PlanTemplate]:
+    """The stored plan templates, in file order."""
+    return [template_from(row) for row in
+            session.scalars(select(PlanTemplateRow).order_by(PlanTemplateRow.position))]
+
+
+def agencies(session: Session, *, include_inactive: bool = False) -> list[AgencyRow]:
+    query = select(AgencyRow).order_by(AgencyRow.id)
+    if not include_inactive:
+        query = query.where(AgencyRow.active.is_(True))
+    return list(session.scalars(query))

@@ -17,21 +17,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import JSON, insert, select, update
+from sqlalchemy import JSON, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..catalogue import Catalogue, Commemoration
+from ..catalogue import Agency, Catalogue, Commemoration, PlanTemplate
 from .models import (
     ACTIVE,
     CANCELLED,
+    AgencyRow,
     CommemorationRow,
     DesignationRow,
     DirectiveRow,
     ObservanceRow,
+    PlanTemplateRow,
 )
 from .state import bump_data_version
 
@@ -43,15 +46,34 @@ class SyncReport:
     cancelled: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     unchanged: int = 0
+    agencies: AgencyReport | None = None  # None: the load held no [[agency]] tables
+    templates: int | None = None  # plan templates now stored; None: the load held none
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.cancelled or self.restored)
 
     def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.updated)} updated, "
+        text = (f"{len(self.added)} added, {len(self.updated)} updated, "
                 f"{len(self.restored)} restored, {len(self.cancelled)} cancelled, "
                 f"{self.unchanged} unchanged")
+        if self.agencies is not None:
+            text += f"; agencies: {self.agencies.summary()}"
+        if self.templates is not None:
+            text += f"; {self.templates} plan templates"
+        return text
+
+
+@dataclass
+class AgencyReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.updated)} updated, "
+                f"{len(self.deactivated)} no longer in the files, {self.unchanged} unchanged")
 
 
 def fingerprint(c: Commemoration) -> str:
@@ -226,9 +248,77 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
             update(CommemorationRow).where(CommemorationRow.id.in_(ids))
             .values(cancelled_by_admin=False).execution_options(synchronize_session=False))
     _sync_directives(session, catalogue)
+    if catalogue.agencies:
+        report.agencies = _sync_agencies(session, catalogue.agencies, now)
+    if catalogue.templates:
+        report.templates = _sync_templates(session, catalogue.templates)
     if report.changed:
         bump_data_version(session, now)
     return report
+
+
+def _agency_fields(a: Agency) -> dict:
+    return {"name": a.name, "short_names": list(a.short_names), "role": a.role,
+            "source": a.source, "emails": list(a.emails), "webhook_url": a.webhook,
+            "source_file": a.source_file, "active": True}
+
+
+def _sync_agencies(session: Session, agencies: tuple[Agency, ...], now: datetime
+                   ) -> AgencyReport:
+    """Agencies as the files say; one gone from the files is kept (tasks and accounts refer
+    to it) but marked inactive. A handful of rows: compared one by one."""
+    report = AgencyReport()
+    wanted = {a.id: a for a in agencies}
+    for row in session.scalars(select(AgencyRow).order_by(AgencyRow.id)):
+        agency = wanted.pop(row.id, None)
+        if agency is None:
+            if row.active:
+                row.active, row.updated_at = False, now
+                report.deactivated.append(row.id)
+            continue
+        fields = _agency_fields(agency)
+        if all(getattr(row, name) == value for name, value in fields.items()):
+            report.unchanged += 1
+            continue
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.updated_at = now
+        report.updated.append(row.id)
+    for ident, agency in wanted.items():
+        session.add(AgencyRow(id=ident, feed_token=new_feed_token(), created_at=now,
+                              updated_at=now, **_agency_fields(agency)))
+        report.added.append(ident)
+    report.added.sort()
+    return report
+
+
+def new_feed_token() -> str:
+    """The secret part of an agency's private task-feed address."""
+    return secrets.token_urlsafe(24)
+
+
+def template_definition(t: PlanTemplate) -> dict:
+    """A template as JSON (queries.template_from reads it back)."""
+    return {
+        "categories": sorted(t.categories) if t.categories is not None else None,
+        "round": t.round, "designated": t.designated,
+        "commemorations": sorted(t.commemorations) if t.commemorations is not None else None,
+        "notice_days": list(t.notice_days), "source": t.source,
+        "activities": [{"kind": a.kind, "title": a.title, "agency": a.agency,
+                        "with": list(a.coordinating), "due": a.due,
+                        "window": list(a.window) if a.window is not None else None}
+                       for a in t.activities],
+    }
+
+
+def _sync_templates(session: Session, templates: tuple[PlanTemplate, ...]) -> int:
+    """The templates as the files say, in their order (the first that applies wins)."""
+    session.execute(delete(PlanTemplateRow))
+    session.add_all(PlanTemplateRow(id=t.id, position=n, name=t.name,
+                                    definition=template_definition(t),
+                                    source_file=t.source_file)
+                    for n, t in enumerate(templates))
+    return len(templates)
 
 
 def _sync_directives(session: Session, catalogue: Catalogue) -> None:

@@ -1,4 +1,7 @@
-"""The audit log: every change made in the admin area, who made it and when."""
+"""The audit log: every change made in the admin area or to a task, who made it and when.
+
+Below the features, so that every feature that changes something records it the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,31 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Index, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .models import AuditEntry
+from .models import Base, UTCDateTime
 
 Changes = dict[str, dict[str, Any]]
+
+
+class AuditEntry(Base):
+    """Who changed what, when. Plain columns, no foreign keys: the record outlives what it
+    describes and is never rewritten."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    commemoration_id: Mapped[str | None] = mapped_column(String(80))
+    subject: Mapped[str | None] = mapped_column(String(320))  # e.g. a subscriber's address
+    # {field: {"before": value, "after": value}}
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_audit_log_commemoration_id", "commemoration_id"),)
+
 
 ACTION_LABELS = {
     "edit": "Sửa nội dung",
