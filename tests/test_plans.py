@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from calendar_service.anniversaries import occurrence_in
 from calendar_service.catalogue import CatalogueError, load_catalogue
-from calendar_service.plans.models import TaskRow
 from calendar_service.planning import plan_for, template_for
+from calendar_service.plans.models import TaskRow
 from calendar_service.store.audit import AuditEntry
 from calendar_service.store.models import AgencyRow
 from tests.conftest import ROOT
@@ -69,10 +69,11 @@ def test_a_non_round_birth_anniversary_gets_a_portal_article_and_a_newspaper_pie
 
 def test_the_first_template_that_applies_wins(shipped):
     entries = by_id(shipped.commemorations)
-    assert template_for(shipped.templates,
-                        occurrence_in(entries["nguyen-trac"], 2024)).id == "nguoi-quang-nam-nam-tron"
-    assert template_for(shipped.templates,
-                        occurrence_in(entries["tran-phu"], 2024)).id == "nam-tron-ngay-sinh"
+    def chosen(ident: str) -> str:
+        return template_for(shipped.templates, occurrence_in(entries[ident], 2024)).id
+
+    assert chosen("nguyen-trac") == "nguoi-quang-nam-nam-tron"
+    assert chosen("tran-phu") == "nam-tron-ngay-sinh"
 
 
 def test_a_year_only_occurrence_without_a_day_gets_no_invented_due_date(shipped):
