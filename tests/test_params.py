@@ -1,0 +1,205 @@
+"""The one query-string parser (calendar_service/params.py) and what it protects: every
+malformed value is a 400 that names the parameter — a problem document under /api/, plain
+text for calendar files, the Vietnamese page elsewhere — never a 500, on SQLite and
+PostgreSQL; control characters are refused at the edge; integer path segments that would
+overflow a database integer are a 404; the command line refuses days it cannot count."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+
+from calendar_service.catalogue import CATEGORIES
+from calendar_service.params import (
+    Choice,
+    Day,
+    Flag,
+    Integer,
+    ParamError,
+    Params,
+    Slugs,
+    Text,
+)
+
+SPEC = Params({
+    "from": Day(), "flag": Flag(), "page": Integer(1, 10_000, default=1),
+    "only": Choice(("designated", "round", "notable")), "category": Slugs(CATEGORIES),
+    "q": Text(100)})
+UNICODE_DIGITS = ["²", "³", "٣", "１", "12³", "۱۲", "໑"]
+
+
+def error(args, strict: bool = False) -> ParamError:
+    with pytest.raises(ParamError) as caught:
+        SPEC.parse(MultiDict(args), strict=strict)
+    return caught.value
+
+
+# --- The parser -----------------------------------------------------------------------
+
+def test_nothing_given_is_every_default():
+    values = SPEC.parse(MultiDict())
+    assert dict(values) == {"from": None, "flag": False, "page": 1, "only": None,
+                            "category": (), "q": ""}
+    assert values.given == frozenset()
+
+
+def test_values_by_name_and_as_attributes():
+    values = SPEC.parse(MultiDict({"from": "2024-05-07", "page": "3", "q": " Điện Biên "}))
+    assert values["from"] == date(2024, 5, 7) and values.page == 3 and values.q == "Điện Biên"
+    assert values.given == {"from", "page", "q"}
+    with pytest.raises(AttributeError):
+        values.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("raw", UNICODE_DIGITS)
+def test_numbers_are_ascii_digits_only(raw):
+    assert str.isdigit(raw[-1])  # what the old parsers trusted
+    exc = error({"page": raw})
+    assert exc.name == "page"
+    assert str(exc) == f"Tham số page={raw!r}: cần số nguyên từ 1 đến 10000."
+
+
+@pytest.mark.parametrize("raw", ["9" * 5000, "1" * 11, "0" * 4301],
+                         ids=["5000-nines", "11-ones", "4301-zeros"])
+def test_a_huge_number_is_refused_before_int_reads_it(raw):
+    exc = error({"page": raw})
+    assert str(exc).startswith("Tham số page=") and "từ 1 đến 10000" in str(exc)
+    assert len(str(exc)) < 100  # the value is quoted cut short, not echoed whole
+
+
+@pytest.mark.parametrize("raw", ["0", "10001", "-1", "+1", "1.0", "1e3", "0x10", "1_000"])
+def test_numbers_outside_the_range_or_not_plain_are_refused(raw):
+    assert "cần số nguyên từ 1 đến 10000" in str(error({"page": raw}))
+
+
+def test_numbers_in_range_with_leading_zeros():
+    assert SPEC.parse(MultiDict({"page": "0010000"})).page == 10_000
+    assert SPEC.parse(MultiDict({"page": "1"})).page == 1
+
+
+@pytest.mark.parametrize("word, value", [
+    *[(w, True) for w in ("1", "true", "yes", "on", "TRUE", "Yes", "ON", "oN")],
+    *[(w, False) for w in ("0", "false", "no", "off", "FALSE", "No", "OFF", "Off")],
+])
+@pytest.mark.parametrize("strict", [False, True])
+def test_one_vocabulary_for_booleans_in_both_modes(word, value, strict):
+    assert SPEC.parse(MultiDict({"flag": word}), strict=strict).flag is value
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "y", "n", "tru", "vâng", "１"])
+def test_other_booleans_are_refused_with_the_vocabulary(raw):
+    message = str(error({"flag": raw}))
+    assert message.startswith(f"Tham số flag={raw!r}:")
+    assert all(w in message for w in ("1", "0", "true/false", "yes/no", "on/off"))
+
+
+@pytest.mark.parametrize("name", ["from", "flag", "page", "only", "category"])
+def test_empty_is_unset_in_the_forms_mode_and_an_error_in_strict_mode(name):
+    assert SPEC.parse(MultiDict({name: ""}))[name] == SPEC.parse(MultiDict())[name]
+    assert SPEC.parse(MultiDict({name: "   "}))[name] == SPEC.parse(MultiDict())[name]
+    assert str(error({name: ""}, strict=True)) == f"Tham số {name} không được để trống."
+
+
+def test_free_text_may_be_empty_even_in_strict_mode():
+    assert SPEC.parse(MultiDict({"q": ""}), strict=True).q == ""
+    assert SPEC.parse(MultiDict({"q": "  "}), strict=True).given == frozenset()
+
+
+def test_strict_mode_reads_values_exactly_as_given():
+    assert SPEC.parse(MultiDict({"page": " 7 ", "flag": " on "})).page == 7
+    assert "cần số nguyên" in str(error({"page": " 7"}, strict=True))
+    assert "dùng 1 hoặc 0" in str(error({"flag": "1 "}, strict=True))
+    assert SPEC.parse(MultiDict({"category": "victory, founding"})).category == (
+        "founding", "victory")
+    assert str(error({"category": "victory, founding"}, strict=True)).startswith(
+        "Tham số category=' founding': không có giá trị này")
+
+
+@pytest.mark.parametrize("raw", ["\x00", "2024\x00", "a\x00b", "\n", "1\r\n", "\t1", "\x1b[0m",
+                                 "\x7f"])
+@pytest.mark.parametrize("name", ["from", "flag", "page", "only", "category", "q"])
+def test_control_characters_are_refused_in_every_kind(name, raw):
+    for strict in (False, True):
+        exc = error({name: raw}, strict=strict)
+        assert exc.name == name
+        assert str(exc).startswith(f"Tham số {name}=")
+        assert "không được chứa ký tự điều khiển" in str(exc)
+
+
+def test_every_value_has_a_maximum_length():
+    assert SPEC.parse(MultiDict({"q": "đ" * 100})).q == "đ" * 100
+    assert str(error({"q": "đ" * 101})) == "Tham số q: tối đa 100 ký tự."
+    assert str(error({"q": "x" * 5000})) == "Tham số q: tối đa 100 ký tự."
+    for name in ("from", "flag", "page", "only", "category"):
+        exc = error({name: " " * 201})  # even what would strip to nothing
+        assert exc.name == name and len(str(exc)) < 200
+
+
+@pytest.mark.parametrize("raw", ["9999-12-31", "0001-01-01", "1899-12-31", "2201-01-01",
+                                 "2024-02-30", "2024-13-01", "2024-5-7", "20240507",
+                                 "2024-05-07T00:00", "２０２４-05-07", "2024-05-0７",
+                                 "+2024-05-07", "yesterday"])
+def test_days_are_ascii_and_between_1900_and_2200(raw):
+    exc = error({"from": raw})
+    assert exc.name == "from"
+    assert str(exc) == (f"Tham số from={raw!r}: cần ngày dạng YYYY-MM-DD, "
+                        "từ 1900-01-01 đến 2200-12-31.")
+
+
+def test_the_first_and_last_days_are_accepted():
+    assert SPEC.parse(MultiDict({"from": "1900-01-01"}))["from"] == date(1900, 1, 1)
+    assert SPEC.parse(MultiDict({"from": "2200-12-31"}))["from"] == date(2200, 12, 31)
+    assert SPEC.parse(MultiDict({"from": "2024-02-29"}))["from"] == date(2024, 2, 29)
+
+
+def test_categories_repeated_and_comma_separated():
+    args = MultiDict([("category", "victory,founding"), ("category", "founding"),
+                      ("category", " national-day , ")])
+    assert SPEC.parse(args).category == ("founding", "national-day", "victory")
+    assert SPEC.parse(MultiDict({"category": "victory,founding"}), strict=True).category == (
+        "founding", "victory")
+    exc = error([("category", "victory"), ("category", "sports")])
+    assert exc.name == "category" and str(exc).startswith("Tham số category='sports':")
+    assert all(slug in str(exc) for slug in CATEGORIES)
+    assert "không có giá trị này" in str(error({"category": "victory,,founding"}, strict=True))
+
+
+def test_a_plain_dict_works_too():
+    values = SPEC.parse({"category": "victory", "page": "2"})
+    assert values.category == ("victory",) and values.page == 2
+
+
+def test_a_parameter_that_is_not_repeatable_is_given_once():
+    exc = error([("page", "1"), ("page", "2")])
+    assert exc.name == "page" and str(exc) == "Tham số page chỉ được cho một lần."
+
+
+def test_choices():
+    assert SPEC.parse(MultiDict({"only": "round"})).only == "round"
+    assert str(error({"only": "Round"})) == (
+        "Tham số only='Round': chọn một trong: designated, round, notable.")
+
+
+def test_unknown_parameters_are_ignored():
+    assert SPEC.parse(MultiDict({"utm_source": "x", "page": "2"})).page == 2
+
+
+def test_an_integer_kind_needs_a_sane_range():
+    with pytest.raises(ValueError):
+        Integer(5, 1)
+    with pytest.raises(ValueError):
+        Integer(-1, 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["from", "flag", "page", "only", "category", "q"]),
+                       st.text(max_size=300)), st.booleans())
+def test_any_text_is_a_value_or_a_param_error(args, strict):
+    try:
+        SPEC.parse(args, strict=strict)
+    except ParamError as exc:
+        assert str(exc).startswith("Tham số ") and exc.name in args
