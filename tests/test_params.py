@@ -6,6 +6,7 @@ overflow a database integer are a 404; the command line refuses days it cannot c
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -203,3 +204,87 @@ def test_any_text_is_a_value_or_a_param_error(args, strict):
         SPEC.parse(args, strict=strict)
     except ParamError as exc:
         assert str(exc).startswith("Tham số ") and exc.name in args
+
+
+# --- Through the app (SQLite and PostgreSQL) ------------------------------------------
+
+NINES = "9" * 5000
+
+BAD_URLS = [
+    # (url, content type of the answer, what the message must say)
+    ("/calendar.ics?year=%C2%B2", "text/plain", "Tham số year='²'"),
+    ("/calendar.ics?alarm=%C2%B2", "text/plain", "Tham số alarm='²'"),
+    (f"/calendar.ics?year={NINES}", "text/plain", "Tham số year="),
+    ("/calendar.ics?round=%EF%BC%91", "text/plain", "Tham số round="),
+    ("/calendar.ics?category=victory&category=sports", "text/plain", "Tham số category="),
+    ("/calendar.ics?year=2024%00", "text/plain", "Tham số year"),
+    ("/api/events?page=%C2%B2", "application/problem+json", "Tham số page='²'"),
+    ("/api/events?per_page=%C2%B3", "application/problem+json", "Tham số per_page='³'"),
+    (f"/api/events?page={NINES}", "application/problem+json", "Tham số page="),
+    ("/api/events?from=9999-12-31", "application/problem+json", "Tham số from='9999-12-31'"),
+    ("/api/events?to=0001-01-01", "application/problem+json", "Tham số to='0001-01-01'"),
+    ("/api/events?page=", "application/problem+json", "Tham số page không được để trống"),
+    ("/api/events?page=1&page=2", "application/problem+json", "Tham số page chỉ được"),
+    ("/api/events?q=" + "x" * 101, "application/problem+json", "Tham số q: tối đa 100"),
+    ("/api/events?q=%00", "application/problem+json", "Tham số q"),
+    ("/?page=%C2%B2", "text/html", "Tham số page=&#39;²&#39;"),
+    ("/?from=9999-10-10", "text/html", "Tham số from=&#39;9999-10-10&#39;"),
+    ("/?q=x&from=9999-01-05", "text/html", "Tham số from=&#39;9999-01-05&#39;"),
+    (f"/?per_page={NINES}", "text/html", "Tham số per_page="),
+    ("/?designated=maybe", "text/html", "Tham số designated="),
+    ("/?q=%0A", "text/html", "Tham số q"),
+]
+
+
+def check_error(response, mimetype: str, says: str) -> str:
+    assert response.status_code == 400
+    assert response.mimetype == mimetype
+    text = response.get_data(as_text=True)
+    if mimetype == "application/problem+json":
+        body = json.loads(text)
+        assert body["status"] == 400 and body["title"] == "Bad Request"
+        text = body["detail"]
+    elif mimetype == "text/html":
+        assert '<html lang="vi">' in text and "Yêu cầu không hợp lệ" in text
+    assert says in text
+    assert NINES not in text  # a huge value is never echoed back whole
+    return text
+
+
+@pytest.mark.parametrize("url, mimetype, says", BAD_URLS,
+                         ids=[u[:60] for u, _, _ in BAD_URLS])
+def test_bad_parameters_are_400_naming_the_parameter(client, url, mimetype, says):
+    check_error(client.get(url), mimetype, says)
+
+
+def test_one_vocabulary_for_booleans_everywhere(client):
+    listing = "/api/events?from=2027-01-01&to=2029-12-31&per_page=200"  # round in 2029 only
+
+    def ids(url: str) -> list[str]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return [o["id"] for o in response.get_json()["items"]]
+
+    everything = ids(listing)
+    round_only = ids(listing + "&round=1")
+    assert 0 < len(round_only) < len(everything)
+    for word in ("on", "YES", "True", "1"):
+        assert ids(f"{listing}&round={word}") == round_only
+    for word in ("off", "NO", "False", "0"):
+        assert ids(f"{listing}&round={word}") == everything
+    # The page took `off` as a 400 before while the feed took it; now both do, alike.
+    page = client.get("/?from=2028-10-01&round=off")
+    assert page.status_code == 200
+    assert page.data == client.get("/?from=2028-10-01").data
+    assert client.get("/?from=2028-10-01&round=ON").data != page.data
+    feed = client.get("/calendar.ics?year=2028&round=OFF")
+    assert feed.status_code == 200 and feed.data == client.get("/calendar.ics?year=2028").data
+    assert client.get("/calendar.ics?year=2028&round=yes").data != feed.data
+
+
+def test_good_parameters_still_work(client):
+    response = client.get("/api/events?from=2024-05-01&to=2024-05-31&category=victory"
+                          "&designated=1&page=1&per_page=10")
+    assert [o["id"] for o in response.get_json()["items"]] == ["dien-bien-phu"]
+    assert "Chiến thắng Điện Biên Phủ" in client.get(
+        "/?from=2024-05-01&category=victory&category=founding&only=").get_data(as_text=True)
