@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from calendar_service.admin import accounts
 from calendar_service.catalogue import CATEGORIES
 from calendar_service.params import (
     Choice,
@@ -25,6 +26,9 @@ from calendar_service.params import (
     Slugs,
     Text,
 )
+from calendar_service.reminders import subscribers as subs
+from tests.conftest import NOW
+from tests.test_admin import PASSWORD, Browser, edit_form, make_app, stored
 
 SPEC = Params({
     "from": Day(), "flag": Flag(), "page": Integer(1, 10_000, default=1),
@@ -233,6 +237,7 @@ BAD_URLS = [
     (f"/?per_page={NINES}", "text/html", "Tham số per_page="),
     ("/?designated=maybe", "text/html", "Tham số designated="),
     ("/?q=%0A", "text/html", "Tham số q"),
+    ("/?a%00=1", "text/html", "ký tự điều khiển"),
 ]
 
 
@@ -255,6 +260,18 @@ def check_error(response, mimetype: str, says: str) -> str:
                          ids=[u[:60] for u, _, _ in BAD_URLS])
 def test_bad_parameters_are_400_naming_the_parameter(client, url, mimetype, says):
     check_error(client.get(url), mimetype, says)
+
+
+@pytest.mark.parametrize("url, mimetype", [
+    ("/events/dien-bien-phu%00", "text/html"),
+    ("/events/dien-bien-phu%00.ics", "text/plain"),
+    ("/api/events/x%00y", "application/problem+json"),
+    ("/api/events/dien-bien-phu%0A", "application/problem+json"),
+    ("/year/2024%1B", "text/html"),
+    ("/nope%7F", "text/html"),
+])
+def test_a_control_character_in_the_path_is_refused_at_the_edge(client, url, mimetype):
+    check_error(client.get(url), mimetype, "Địa chỉ chứa ký tự điều khiển")
 
 
 def test_one_vocabulary_for_booleans_everywhere(client):
@@ -288,3 +305,104 @@ def test_good_parameters_still_work(client):
     assert [o["id"] for o in response.get_json()["items"]] == ["dien-bien-phu"]
     assert "Chiến thắng Điện Biên Phủ" in client.get(
         "/?from=2024-05-01&category=victory&category=founding&only=").get_data(as_text=True)
+
+
+# --- The admin area -------------------------------------------------------------------
+
+@pytest.fixture
+def admin(loaded) -> Browser:
+    with loaded.database.session() as session:
+        accounts.create_user(session, "admin", PASSWORD, loaded.clock.now())
+        subs.add(session, subs.NewSubscriber.parse("editor@example.org"), NOW)
+    browser = Browser(make_app(loaded))
+    assert browser.login().status_code == 302
+    return browser
+
+
+ADMIN_BAD_URLS = [
+    ("/admin/?page=%C2%B2", "Tham số page=&#39;²&#39;"),
+    (f"/admin/?page={NINES}", "Tham số page="),
+    ("/admin/audit?page=%EF%BC%91", "Tham số page=&#39;１&#39;"),
+    ("/admin/deliveries?page=%C2%B2", "Tham số page=&#39;²&#39;"),
+    ("/admin/deliveries?page=0", "cần số nguyên từ 1 đến 100000"),
+    ("/admin/deliveries?status=lost", "Tham số status=&#39;lost&#39;"),
+    ("/admin/deliveries?status=sent%00", "Tham số status"),
+    ("/admin/subscribers?page=%D9%A3", "Tham số page=&#39;٣&#39;"),
+    ("/admin/subscribers?q=%00", "Tham số q"),
+    ("/admin/subscribers?q=" + "x" * 201, "Tham số q: tối đa 200 ký tự"),
+    ("/admin/subscribers/1?page=%C2%B2", "Tham số page=&#39;²&#39;"),
+]
+
+
+@pytest.mark.parametrize("url, says", ADMIN_BAD_URLS, ids=[u[:50] for u, _ in ADMIN_BAD_URLS])
+def test_admin_lists_refuse_bad_parameters(admin, url, says):
+    check_error(admin.get(url), "text/html", says)
+
+
+def test_admin_search_still_finds_and_a_nul_no_longer_lists_everyone(admin):
+    assert "editor@example.org" in admin.text("/admin/subscribers?q=editor")
+    assert "editor@example.org" not in admin.text("/admin/subscribers?q=nobody")
+    assert "editor@example.org" not in admin.get("/admin/subscribers?q=%00").get_data(
+        as_text=True)
+
+
+@pytest.mark.parametrize("ident", ["99999999999999999999999", "2147483648", NINES, "%C2%B2",
+                                   "%D9%A3", "%EF%BC%91", "-1"],
+                         ids=["20-nines", "2**31", "5000-nines", "²", "٣", "１", "-1"])
+def test_a_subscriber_id_that_cannot_be_a_database_integer_is_404(admin, ident):
+    assert admin.get(f"/admin/subscribers/{ident}").status_code == 404
+    for action in ("deactivate", "reactivate"):
+        assert admin.post(f"/admin/subscribers/{ident}/{action}").status_code == 404
+
+
+def test_the_largest_database_integer_is_an_unknown_subscriber(admin):
+    response = admin.get("/admin/subscribers/2147483647")
+    assert response.status_code == 404
+    assert "Không có người đăng ký này." in response.get_data(as_text=True)
+
+
+def test_an_observance_year_that_cannot_be_a_database_integer_is_404(admin):
+    assert admin.post("/admin/events/huynh-ngoc-hue/observances/99999999999/clear"
+                      ).status_code == 404
+
+
+LEAD_DAYS = [
+    ("²", "ghi các số nguyên cách nhau bằng dấu phẩy"),
+    ("7, ³", "ghi các số nguyên cách nhau bằng dấu phẩy"),
+    ("30, ٣", "ghi các số nguyên cách nhau bằng dấu phẩy"),
+    ("１", "ghi các số nguyên cách nhau bằng dấu phẩy"),
+    ("9" * 150, "không hợp lệ: 9999999999…"),
+    (NINES, "Số ngày nhắc trước: tối đa 200 ký tự."),
+    ("7, " + NINES, "Số ngày nhắc trước: tối đa 200 ký tự."),
+]
+LEAD_DAYS_IDS = [value[:12] for value, _ in LEAD_DAYS]
+
+
+@pytest.mark.parametrize("lead_days, says", LEAD_DAYS, ids=LEAD_DAYS_IDS)
+def test_lead_days_are_ascii_digits_in_the_event_form(admin, loaded, lead_days, says):
+    response = admin.post("/admin/events/tran-phu",
+                          edit_form(loaded, "tran-phu", lead_days=lead_days),
+                          page="/admin/events/tran-phu")
+    assert response.status_code == 400
+    assert says in response.get_data(as_text=True)
+    assert stored(loaded, "tran-phu").revision == 1
+
+
+@pytest.mark.parametrize("lead_days, says", LEAD_DAYS, ids=LEAD_DAYS_IDS)
+def test_lead_days_are_ascii_digits_in_the_subscriber_form(admin, loaded, lead_days, says):
+    response = admin.post("/admin/subscribers", {
+        "email": "new@example.org", "scope": "notable", "lead_days": lead_days},
+        page="/admin/subscribers")
+    assert response.status_code == 400
+    assert says in response.get_data(as_text=True)
+    with loaded.database.session() as session:
+        assert subs.find(session, "new@example.org") is None
+
+
+def test_good_lead_days_are_still_taken(admin, loaded):
+    response = admin.post("/admin/subscribers", {
+        "email": "new@example.org", "scope": "notable", "lead_days": " 007, 30 "},
+        page="/admin/subscribers")
+    assert response.status_code == 302
+    with loaded.database.session() as session:
+        assert subs.find(session, "new@example.org").lead_days == [30, 7]

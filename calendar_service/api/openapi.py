@@ -168,6 +168,7 @@ def document(base_url: str) -> dict:
                     "200": {"description": "The commemoration",
                             "content": {"application/json": {"schema": {
                                 "$ref": "#/components/schemas/Commemoration"}}}},
+                    "400": _problem("A control character (such as NUL) in the id"),
                     "404": _problem("No such commemoration"),
                 },
             }},
