@@ -18,6 +18,7 @@ from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
 from .feeds import cli as feeds_cli
+from .params import EARLIEST_DAY, LATEST_DAY
 from .reminders import cli as reminders_cli
 
 
@@ -136,6 +137,10 @@ def occurrences(ctx: click.Context, start: date | None, end: date | None,
 
     from .store import occurrences_between
 
+    for option, day in (("--from", start), ("--to", end)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            fail(f"error: {option} {day.isoformat()} is outside the supported days, "
+                 f"{EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}")
     services = services_of(ctx)
     start = start or today(services.clock)
     end = end or (start.replace(year=start.year + 1) - timedelta(days=1)

@@ -406,3 +406,23 @@ def test_good_lead_days_are_still_taken(admin, loaded):
     assert response.status_code == 302
     with loaded.database.session() as session:
         assert subs.find(session, "new@example.org").lead_days == [30, 7]
+
+
+# --- The command line -----------------------------------------------------------------
+
+@pytest.mark.parametrize("args, says", [
+    (("--from", "9999-12-01"), "error: --from 9999-12-01 is outside the supported days, "
+                               "1900-01-01 to 2200-12-31"),
+    (("--from", "2024-01-01", "--to", "9999-12-31"), "error: --to 9999-12-31 is outside"),
+    (("--from", "0001-01-01"), "error: --from 0001-01-01 is outside"),
+])
+def test_occurrences_refuses_days_it_cannot_count(cli, loaded, args, says):
+    result = cli("occurrences", *args)  # an exception would propagate: catch_exceptions=False
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(says) and result.stderr.count("\n") == 1
+
+
+def test_occurrences_takes_the_last_supported_day(cli, loaded):
+    result = cli("occurrences", "--from", "2200-12-01", "--json")
+    assert result.exit_code == 0
+    assert all(o["year"] in (2200, 2201) for o in json.loads(result.stdout))
