@@ -19,7 +19,7 @@ from .ops import health
 from .pages import routes as pages
 from .reminders import routes as reminders
 from .resources import STATIC, TEMPLATES
-from .web import errors, filters, security
+from .web import edge, errors, filters, security
 from .web.context import attach
 
 
@@ -31,6 +31,7 @@ def create_app(services: Services | None = None) -> Flask:
     app.json.ensure_ascii = False
     attach(app, services)
     security.register(app, services.settings.production)
+    edge.register(app)  # before the blueprints: their routes use its converter
     filters.register(app)
     errors.register(app)
     for blueprint in (health.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp):

@@ -22,6 +22,7 @@ from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
 from .feeds import cli as feeds_cli
+from .params import EARLIEST_DAY, LATEST_DAY
 from .plans import cli as plans_cli
 from .plans.generate import follow_catalogue
 from .reminders import cli as reminders_cli
@@ -147,6 +148,10 @@ def occurrences(ctx: click.Context, start: date | None, end: date | None,
                 categories: tuple[str, ...], designated: bool, round_only: bool,
                 as_json: bool) -> None:
     """List the anniversaries in a date range, from the database."""
+    for option, day in (("--from", start), ("--to", end)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            fail(f"error: {option} {day.isoformat()} is outside the supported days, "
+                 f"{EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}")
     services = services_of(ctx)
     start = start or today(services.clock)
     end = end or (start.replace(year=start.year + 1) - timedelta(days=1)

@@ -27,6 +27,8 @@ from ..vietnamese import nfc
 
 MAX_OBSERVANCE_YEAR = 2200
 _LINE_BREAKS = re.compile(r"\r\n?")
+_DAYS = re.compile(r"[0-9]+")
+MAX_LEAD_DAYS_TEXT = 200
 
 
 class EditError(ValueError):
@@ -55,17 +57,21 @@ def clean_text(value: str | None, label: str, *, required: bool = False,
 
 def parse_lead_days(text: str | None) -> list[int] | None:
     """'30, 7, 1' → [30, 7, 1]; empty → None (the category's defaults). Same rules as the
-    catalogue: whole days from 1 to 366, no repeats."""
-    parts = [p.strip() for p in (text or "").split(",")]
+    catalogue: whole days from 1 to 366, no repeats; ASCII digits only ("²".isdigit() is
+    true, int("²") fails), at most a few of them before int() reads them."""
+    text = text or ""
+    if len(text) > MAX_LEAD_DAYS_TEXT:
+        raise EditError(f"Số ngày nhắc trước: tối đa {MAX_LEAD_DAYS_TEXT} ký tự.")
+    parts = [p.strip() for p in text.split(",")]
     if not any(parts):
         return None
-    if not all(p.isdigit() for p in parts):
+    if not all(_DAYS.fullmatch(p) for p in parts):
         raise EditError("Số ngày nhắc trước: ghi các số nguyên cách nhau bằng dấu phẩy, "
                         "ví dụ 30, 7, 1.")
-    days = [int(p) for p in parts]
-    if bad := [d for d in days if not 1 <= d <= MAX_LEAD_DAYS]:
+    if bad := [p for p in parts if len(p) > 4 or not 1 <= int(p) <= MAX_LEAD_DAYS]:
         raise EditError(f"Số ngày nhắc trước phải từ 1 đến {MAX_LEAD_DAYS}; không hợp lệ: "
-                        + ", ".join(str(d) for d in bad) + ".")
+                        + ", ".join(p if len(p) <= 10 else p[:10] + "…" for p in bad) + ".")
+    days = [int(p) for p in parts]
     if len(set(days)) != len(days):
         raise EditError("Số ngày nhắc trước bị lặp: " + ", ".join(str(d) for d in days) + ".")
     return sorted(days, reverse=True)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
+from ..params import Choice, Integer, ParamError, Params, Text, Values
 from ..reminders import subscribers as subs
 from ..reminders.models import FAILED, PENDING, SENDING, SENT, SKIPPED, SubscriberRow
 from ..reminders.tick import run_tick
@@ -54,11 +55,19 @@ LOGIN_ERROR = (f"Tên đăng nhập hoặc mật khẩu không đúng. Sau {MAX_
 Change = Callable[[Session, CommemorationRow, str, datetime], audit.Changes]
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        abort(400, description="Tham số page phải là số nguyên dương.")
-    return int(raw)
+# The query parameters of the admin lists (calendar_service/params.py).
+PAGE = Integer(1, 100_000, default=1)
+LIST_PARAMS = Params(page=PAGE)
+SUBSCRIBER_PARAMS = Params(page=PAGE, q=Text(200))
+DELIVERY_PARAMS = Params(page=PAGE, status=Choice(DELIVERY_STATUSES))
+
+
+def _args(spec: Params) -> Values:
+    """This request's query parameters, or a 400 that names the bad one."""
+    try:
+        return spec.parse(request.args)
+    except ParamError as exc:
+        abort(400, description=str(exc))
 
 
 def _who() -> str:
@@ -123,7 +132,7 @@ def logout():
 @login_required
 def index():
     with services().database.session() as session:
-        page = queries.commemorations(session, _page_number(), 100)
+        page = queries.commemorations(session, _args(LIST_PARAMS).page, 100)
     return render_template("admin/index.html", page=page)
 
 
@@ -223,7 +232,7 @@ def observance_set(ident: str):
         s, row, day, who=who, now=now), f"Đã đặt ngày tổ chức năm {day.year}.")
 
 
-@bp.post("/events/<ident>/observances/<int:year>/clear")
+@bp.post("/events/<ident>/observances/<int32:year>/clear")
 @login_required
 def observance_clear(ident: str, year: int):
     return _apply(ident, lambda s, row, who, now: editing.clear_observance(
@@ -235,7 +244,7 @@ def observance_clear(ident: str, year: int):
 @bp.get("/audit")
 @login_required
 def audit_log():
-    number = _page_number()
+    number = _args(LIST_PARAMS).page
     with services().database.session() as session:
         entries, total = audit.page(session, number, PER_PAGE)
     page = queries.Page(entries, total, number, PER_PAGE)
@@ -263,9 +272,10 @@ def export_catalogue():
 # --- Subscribers and deliveries -------------------------------------------------------
 
 def _render_subscribers(form: SubscriberForm, status: int = 200):
-    q = (request.args.get("q") or "").strip()[:200]
+    args = _args(SUBSCRIBER_PARAMS)
+    q = args.q
     with services().database.session() as session:
-        page = queries.subscribers(session, _page_number(), PER_PAGE, q=q or None)
+        page = queries.subscribers(session, args.page, PER_PAGE, q=q or None)
         return render_template("admin/subscribers.html", page=page, q=q, form=form), status
 
 
@@ -303,14 +313,15 @@ def subscriber_add():
     return redirect(url_for(".subscribers"))
 
 
-@bp.get("/subscribers/<int:ident>")
+@bp.get("/subscribers/<int32:ident>")
 @login_required
 def subscriber(ident: int):
     with services().database.session() as session:
         row = session.get(SubscriberRow, ident)
         if row is None:
             abort(404, description="Không có người đăng ký này.")
-        page = queries.deliveries(session, _page_number(), PER_PAGE, subscriber_id=ident)
+        page = queries.deliveries(session, _args(LIST_PARAMS).page, PER_PAGE,
+                                  subscriber_id=ident)
         return render_template("admin/subscriber.html", row=row, page=page)
 
 
@@ -334,13 +345,13 @@ def _set_active(ident: int, active: bool):
     return redirect(url_for(".subscriber", ident=ident))
 
 
-@bp.post("/subscribers/<int:ident>/deactivate")
+@bp.post("/subscribers/<int32:ident>/deactivate")
 @login_required
 def subscriber_deactivate(ident: int):
     return _set_active(ident, False)
 
 
-@bp.post("/subscribers/<int:ident>/reactivate")
+@bp.post("/subscribers/<int32:ident>/reactivate")
 @login_required
 def subscriber_reactivate(ident: int):
     return _set_active(ident, True)
@@ -349,12 +360,10 @@ def subscriber_reactivate(ident: int):
 @bp.get("/deliveries")
 @login_required
 def deliveries():
-    status = request.args.get("status") or None
-    if status is not None and status not in DELIVERY_STATUSES:
-        abort(400, description="Trạng thái không hợp lệ; chọn: "
-                               + ", ".join(DELIVERY_STATUSES) + ".")
+    args = _args(DELIVERY_PARAMS)
+    status = args.status
     with services().database.session() as session:
-        page = queries.deliveries(session, _page_number(), PER_PAGE, status=status)
+        page = queries.deliveries(session, args.page, PER_PAGE, status=status)
     return render_template("admin/deliveries.html", page=page, status=status)
 
 

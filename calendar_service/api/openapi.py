@@ -10,6 +10,10 @@ NULLABLE_STR = {"type": ["string", "null"]}
 CATEGORY = {"type": "string", "enum": sorted(CATEGORIES)}
 _ONE = "(" + "|".join(sorted(CATEGORIES)) + ")"
 CATEGORY_LIST = f"^{_ONE}(,{_ONE})*$"
+# calendar_service/params.py: 1/0, true/false, yes/no, on/off, in any case.
+_WORDS = ("0", "1", "true", "false", "yes", "no", "on", "off")
+FLAG = {"type": "string", "pattern": "^(" + "|".join(
+    "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in w) for w in _WORDS) + ")$"}
 
 OCCURRENCE = {
     "type": "object",
@@ -116,18 +120,22 @@ def document(base_url: str) -> dict:
                 "operationId": "listOccurrences",
                 "summary": "Occurrences in a date range, paged",
                 "parameters": [
-                    _param("from", DATE, "First day (default: today)."),
+                    _param("from", DATE, "First day (default: today); days are 1900-01-01 to "
+                                         "2200-12-31."),
                     _param("to", DATE, "Last day (default: a year after from). Must not be "
                                        "before `from`, and at most 3 years after it: a 400 "
                                        "otherwise."),
                     _param("category", {"type": "string", "pattern": CATEGORY_LIST},
                            "Comma-separated categories: " + ", ".join(sorted(CATEGORIES))),
-                    _param("designated", {"type": "string", "enum": ["0", "1"]},
-                           "1: only occurrences a directive designates."),
-                    _param("round", {"type": "string", "enum": ["0", "1"]},
-                           "1: only round anniversaries (ordinal divisible by 5)."),
-                    _param("q", {"type": "string", "maxLength": 100},
-                           "Accent-insensitive search in titles and other names."),
+                    _param("designated", FLAG,
+                           "1 (or true, yes, on): only occurrences a directive designates."),
+                    _param("round", FLAG,
+                           "1 (or true, yes, on): only round anniversaries (ordinal "
+                           "divisible by 5)."),
+                    _param("q", {"type": "string", "maxLength": 100,
+                                 "pattern": "^[^\\u0000-\\u001f\\u007f]*$"},
+                           "Accent-insensitive search in titles and other names "
+                           "(no control characters)."),
                     _param("page", {"type": "integer", "minimum": 1, "maximum": 10000},
                            "Page number."),
                     _param("per_page", {"type": "integer", "minimum": 1, "maximum": 200},
@@ -160,6 +168,7 @@ def document(base_url: str) -> dict:
                     "200": {"description": "The commemoration",
                             "content": {"application/json": {"schema": {
                                 "$ref": "#/components/schemas/Commemoration"}}}},
+                    "400": _problem("A control character (such as NUL) in the id"),
                     "404": _problem("No such commemoration"),
                 },
             }},

@@ -8,27 +8,22 @@ from datetime import date, timedelta
 
 from ..anniversaries import Occurrence
 from ..catalogue import CATEGORIES
+from ..params import Flag, Integer, ParamError, Params, Slugs
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_ALARM_DAYS = 365
 
+PARAMS = Params(
+    category=Slugs(CATEGORIES),
+    year=Integer(MIN_YEAR, MAX_YEAR),
+    designated=Flag(),
+    round=Flag(),
+    alarm=Integer(0, MAX_ALARM_DAYS),
+)
 
-class FeedQueryError(ValueError):
+
+class FeedQueryError(ParamError):
     """A malformed parameter; the message is shown to the client (HTTP 400)."""
-
-
-def _flag(args: Mapping[str, str], name: str) -> bool:
-    raw = args.get(name)
-    if raw is None:
-        return False
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise FeedQueryError(f"{name}={raw!r}: dùng 1 hoặc 0 (use 1 or 0)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,37 +36,14 @@ class FeedQuery:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> FeedQuery:
-        categories: list[str] = []
-        for raw in args.get("category", "").split(","):
-            slug = raw.strip()
-            if not slug:
-                continue
-            if slug not in CATEGORIES:
-                raise FeedQueryError(
-                    f"category={slug!r}: không có nhóm này (unknown category); "
-                    f"các nhóm: {', '.join(sorted(CATEGORIES))}")
-            categories.append(slug)
-        year = None
-        if args.get("year") not in (None, ""):
-            raw = args["year"]
-            if not raw.strip().isdigit() or not MIN_YEAR <= int(raw) <= MAX_YEAR:
-                raise FeedQueryError(
-                    f"year={raw!r}: cần một năm từ {MIN_YEAR} đến {MAX_YEAR} (a year is needed)")
-            year = int(raw)
-        alarm = None
-        if args.get("alarm") not in (None, ""):
-            raw = args["alarm"]
-            if not raw.strip().isdigit() or int(raw) > MAX_ALARM_DAYS:
-                raise FeedQueryError(
-                    f"alarm={raw!r}: cần số ngày từ 0 đến {MAX_ALARM_DAYS} (days before)")
-            alarm = int(raw)
-        return cls(
-            categories=tuple(sorted(set(categories))),
-            year=year,
-            designated=_flag(args, "designated"),
-            round_only=_flag(args, "round"),
-            alarm_days=alarm,
-        )
+        """Parsed by calendar_service/params.py; a parameter given empty is unset."""
+        try:
+            values = PARAMS.parse(args)
+        except ParamError as exc:
+            raise FeedQueryError(exc.name, str(exc)) from None
+        return cls(categories=values.category, year=values.year,
+                   designated=values.designated, round_only=values.round,
+                   alarm_days=values.alarm)
 
     def window(self, today: date, past_days: int, future_days: int) -> tuple[date, date]:
         if self.year is not None:

@@ -3,13 +3,13 @@ validated once (a bad one is a clear 400), then an indexed range query, filters,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from ..anniversaries import Occurrence
 from ..catalogue import CATEGORIES
+from ..params import Choice, Day, Flag, Integer, ParamError, Params, Slugs, Text
 
 if TYPE_CHECKING:
     from .index import ListingIndex
@@ -18,52 +18,20 @@ MAX_RANGE_DAYS = 3 * 366
 MAX_PER_PAGE = 200
 
 
-class ListingError(ValueError):
+class ListingError(ParamError):
     """A malformed parameter; the message names it (shown to the user, in Vietnamese)."""
 
 
-def _date(args: Mapping[str, str], name: str) -> date | None:
-    raw = args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ListingError(f"Tham số {name}={raw!r} không phải ngày dạng YYYY-MM-DD.") from None
-
-
-def _flag(args: Mapping[str, str], name: str, strict: bool = False) -> bool:
-    raw = (args.get(name) or "").strip().lower()
-    if not raw:
-        return False
-    if raw in (("0",) if strict else ("0", "false", "no")):
-        return False
-    if raw in (("1",) if strict else ("1", "true", "yes", "on")):
-        return True
-    raise ListingError(f"Tham số {name}={args.get(name)!r}: dùng 1 hoặc 0.")
-
-
-def _int(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name)
-    if raw in (None, ""):
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ListingError(f"Tham số {name}={raw!r}: cần số nguyên từ {low} đến {high}.")
-    return int(raw)
-
-
-def _categories(values: list[str]) -> tuple[str, ...]:
-    chosen: set[str] = set()
-    for value in values:
-        for slug in value.split(","):
-            slug = slug.strip()
-            if not slug:
-                continue
-            if slug not in CATEGORIES:
-                raise ListingError(f"Không có nhóm {slug!r}; các nhóm: "
-                                   + ", ".join(sorted(CATEGORIES)) + ".")
-            chosen.add(slug)
-    return tuple(sorted(chosen))
+# Declared once for the home page and the API (calendar_service/params.py).
+PARAMS = Params({
+    "from": Day(), "to": Day(),
+    "category": Slugs(CATEGORIES),
+    "designated": Flag(), "round": Flag(),
+    "only": Choice(("designated", "round", "notable")),
+    "q": Text(100),
+    "page": Integer(1, 10_000, default=1),
+    "per_page": Integer(1, MAX_PER_PAGE),
+})
 
 
 @dataclass(frozen=True)
@@ -83,32 +51,24 @@ class Listing:
                   per_page: int = 50, strict: bool = False) -> Listing:
         """`strict` (the API): a parameter given empty is an error, not "unset" as in the
         page's form, whose untouched fields arrive empty."""
-        if strict:
-            for name in ("from", "to", "category", "designated", "round", "page", "per_page",
-                         "only"):
-                if name in args and not (args.get(name) or "").strip():
-                    raise ListingError(f"Tham số {name} không được để trống.")
-        start = _date(args, "from") or today
-        end = _date(args, "to") or start + timedelta(days=default_days - 1)
+        try:
+            values = PARAMS.parse(args, strict=strict)
+        except ParamError as exc:
+            raise ListingError(exc.name, str(exc)) from None
+        start = values["from"] or today
+        end = values.to or start + timedelta(days=default_days - 1)
         if end < start:
-            raise ListingError("Ngày kết thúc (to) phải sau ngày bắt đầu (from).")
+            raise ListingError("to", "Ngày kết thúc (to) phải sau ngày bắt đầu (from).")
         if (end - start).days > MAX_RANGE_DAYS:
-            raise ListingError(f"Khoảng thời gian tối đa {MAX_RANGE_DAYS} ngày.")
-        only = (args.get("only") or "").strip()
-        if only not in ("", "designated", "round", "notable"):
-            raise ListingError(f"Tham số only={only!r}: designated, round hoặc notable.")
-        q = (args.get("q") or "").strip()
-        if len(q) > 100:
-            raise ListingError("Từ khóa tìm kiếm tối đa 100 ký tự.")
-        categories = args.getlist("category") if hasattr(args, "getlist") else (
-            [args["category"]] if "category" in args else [])
+            raise ListingError("to", f"Khoảng thời gian từ from đến to tối đa {MAX_RANGE_DAYS} "
+                                     "ngày.")
+        only = values.only
         return cls(
-            start=start, end=end, categories=_categories(categories),
-            designated=_flag(args, "designated", strict) or only == "designated",
-            round_only=_flag(args, "round", strict) or only == "round",
-            notable=only == "notable", q=q,
-            page=_int(args, "page", 1, 1, 10_000),
-            per_page=_int(args, "per_page", per_page, 1, MAX_PER_PAGE))
+            start=start, end=end, categories=values.category,
+            designated=values.designated or only == "designated",
+            round_only=values.round or only == "round",
+            notable=only == "notable", q=values.q, page=values.page,
+            per_page=values.per_page or per_page)
 
     def selects(self, occ: Occurrence) -> bool:
         """The filters other than the text search, on the engine's own flags."""
