@@ -29,6 +29,8 @@ from typing import Any
 
 MAX_LENGTH = 200
 EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2200, 12, 31)
+# The years every year parameter and page accepts (a feed's, a year page's, a plan's).
+FIRST_YEAR, LAST_YEAR = EARLIEST_DAY.year, LATEST_DAY.year
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")

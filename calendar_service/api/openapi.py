@@ -132,6 +132,9 @@ def document(base_url: str) -> dict:
                     _param("round", FLAG,
                            "1 (or true, yes, on): only round anniversaries (ordinal "
                            "divisible by 5)."),
+                    _param("only", {"type": "string", "enum": ["designated", "round", "notable"]},
+                           "designated, round, or notable (designated or round): the page's "
+                           "shorthand for the flags above."),
                     _param("q", {"type": "string", "maxLength": 100,
                                  "pattern": "^[^\\u0000-\\u001f\\u007f]*$"},
                            "Accent-insensitive search in titles and other names "

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 from ..anniversaries import Occurrence
 from ..catalogue import CATEGORIES
-from ..params import Flag, Integer, ParamError, Params, Slugs
+from ..params import FIRST_YEAR, LAST_YEAR, Flag, Integer, ParamError, Params, Slugs
 
-MIN_YEAR, MAX_YEAR = 1900, 2200
+MIN_YEAR, MAX_YEAR = FIRST_YEAR, LAST_YEAR
 MAX_ALARM_DAYS = 365
 
 PARAMS = Params(

@@ -48,15 +48,18 @@ class Listing:
 
     @classmethod
     def from_args(cls, args, today: date, *, default_days: int = 90,
+                  search_days: int | None = None,
                   per_page: int = 50, strict: bool = False) -> Listing:
         """`strict` (the API): a parameter given empty is an error, not "unset" as in the
-        page's form, whose untouched fields arrive empty."""
+        page's form, whose untouched fields arrive empty. Without `to`, the listing runs
+        `default_days`, or `search_days` when there is a search (`q`)."""
         try:
             values = PARAMS.parse(args, strict=strict)
         except ParamError as exc:
             raise ListingError(exc.name, str(exc)) from None
         start = values["from"] or today
-        end = values.to or start + timedelta(days=default_days - 1)
+        days = search_days if values.q and search_days is not None else default_days
+        end = values.to or start + timedelta(days=days - 1)
         if end < start:
             raise ListingError("to", "Ngày kết thúc (to) phải sau ngày bắt đầu (from).")
         if (end - start).days > MAX_RANGE_DAYS:

@@ -15,13 +15,13 @@ from ..anniversaries import next_occurrence, occurrence_in
 from ..catalogue import CATEGORIES
 from ..clock import today
 from ..listing import Listing, ListingError
+from ..params import FIRST_YEAR, LAST_YEAR
 from ..web.context import commemoration_or_404, services
 
 bp = Blueprint("pages", __name__)
 
 WINDOW_DAYS = 90
 WEEKDAY_HEADERS = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
-MIN_YEAR, MAX_YEAR = 1900, 2200
 MONTHS = ["Tháng 1", "Tháng 2", "Tháng 3", "Tháng 4", "Tháng 5", "Tháng 6", "Tháng 7",
           "Tháng 8", "Tháng 9", "Tháng 10", "Tháng 11", "Tháng 12"]
 
@@ -41,8 +41,8 @@ def upcoming():
     now = today(svc.clock)
     try:
         # A search looks a whole year ahead: people search for what they cannot see.
-        days = 366 if request.args.get("q", "").strip() else WINDOW_DAYS
-        listing = Listing.from_args(request.args, now, default_days=days)
+        listing = Listing.from_args(request.args, now, default_days=WINDOW_DAYS,
+                                    search_days=366)
     except ListingError as exc:
         abort(400, description=str(exc))
     page, total = listing.run(svc.listing)
@@ -54,8 +54,8 @@ def upcoming():
 
 @bp.get("/year/<int:year>")
 def year(year: int):
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        abort(404, description=f"Chỉ xem được các năm từ {MIN_YEAR} đến {MAX_YEAR}.")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        abort(404, description=f"Chỉ xem được các năm từ {FIRST_YEAR} đến {LAST_YEAR}.")
     svc = services()
     found, _ = svc.listing.page(date(year, 1, 1), date(year, 12, 31))
     by_day: dict[date, list] = defaultdict(list)
