@@ -362,3 +362,23 @@ def test_agencies_gone_from_the_file_are_kept_inactive(planned, tmp_path):
     assert "so-noi-vu" not in {a["id"] for a in listed}
     with planned.services.database.session() as session:
         assert session.get(AgencyRow, "so-noi-vu").active is False
+
+
+def test_an_administrators_observance_day_and_cancellation_reach_the_tasks(planned):
+    from calendar_service.admin import accounts
+    from tests.test_admin import PASSWORD, Browser, make_app
+
+    services = planned.services
+    with services.database.session() as session:
+        accounts.create_user(session, "admin", PASSWORD, services.clock.now())
+    admin = Browser(make_app(services))
+    assert admin.login().status_code == 302
+    page = "/admin/events/huynh-ngoc-hue"
+    assert admin.post(f"{page}/observances", {"observed_on": "2024-08-09"},
+                      page=page).status_code == 302
+    hue = [r for r in tasks_json(planned) if r["commemoration"] == "huynh-ngoc-hue"]
+    assert {r["kind"]: r["due"] for r in hue}["le-ky-niem"] == "2024-08-09"
+    assert admin.post("/admin/events/thuong-duc/cancel",
+                      page="/admin/events/thuong-duc").status_code == 302
+    duc = [r for r in tasks_json(planned) if r["commemoration"] == "thuong-duc"]
+    assert duc and {r["status"] for r in duc} == {"cancelled"}

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
 from ..params import Choice, Integer, ParamError, Params, Text, Values
+from ..plans.generate import follow_catalogue
 from ..reminders import subscribers as subs
 from ..reminders.models import FAILED, PENDING, SENDING, SENT, SKIPPED, SubscriberRow
 from ..reminders.tick import run_tick
@@ -173,7 +174,12 @@ def _apply(ident: str, change: Change, done: str):
             row = editing.row_for_update(session, ident)
             if row is None:
                 abort(404, description=no_commemoration(ident))
-            changes = change(session, row, _who(), svc.clock.now())
+            now = svc.clock.now()
+            changes = change(session, row, _who(), now)
+            if changes:
+                # Open tasks follow: a new observance day moves them, a cancellation
+                # cancels them (in the same transaction).
+                follow_catalogue(session, now, commemoration_id=ident)
     except editing.EditError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".event", ident=ident))
