@@ -30,8 +30,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..anniversaries import occurrence_in
-from ..store.models import ACTIVE, AgencyRow, CommemorationRow
-from ..store.queries import to_value
+from ..store.models import ACTIVE, AgencyRow
+from ..store.queries import values_among
 from ..vietnamese import padded_date
 from .models import CANCELLED, DONE, IN_PROGRESS, OPEN, STATUSES, TODO, TaskRow
 
@@ -153,14 +153,14 @@ def build_report(session: Session, year: int, as_of: datetime, tz: tzinfo) -> Re
         .order_by(t.due_on.is_(None), t.due_on, t.id)).all()
     in_year = select(t.commemoration_id).where(t.year == year)
     occurrences: dict[str, tuple[tuple, OccurrenceLine]] = {}
-    for row in session.scalars(select(CommemorationRow).where(CommemorationRow.id.in_(in_year))):
-        occ = occurrence_in(to_value(row), year)
+    for ident, (value, status) in values_among(session, in_year).items():
+        occ = occurrence_in(value, year)
         if occ is not None:
             key, title, day = occ.sort_key(), occ.title, occ.date
         else:  # no anniversary that year any more (its origin was changed): still reported
-            key, title, day = (date(year, 12, 31), 1, row.id), row.title, None
-        occurrences[row.id] = (key, OccurrenceLine(row.id, title, day, row.status == ACTIVE,
-                                                   Counts()))
+            key, title, day = (date(year, 12, 31), 1, ident), value.title, None
+        occurrences[ident] = (key, OccurrenceLine(ident, title, day, status == ACTIVE,
+                                                  Counts()))
     agencies = {a.id: AgencyLine(a.id, a.name, a.short, Counts()) for a in session.scalars(
         select(AgencyRow).where(AgencyRow.id.in_(select(t.agency_id).where(t.year == year))))}
     roles = dict(session.execute(select(AgencyRow.id, AgencyRow.role)).all())
@@ -353,39 +353,40 @@ def to_xlsx(report: Report) -> bytes:
         ws.freeze_panes = "A2"
         return ws
 
-    def finish(ws, total_row: bool) -> None:
-        ws.auto_filter.ref = f"A1:{_letter(ws.max_column)}{max(ws.max_row - total_row, 1)}"
+    def finish(ws, rows: int, total_row: bool) -> None:
+        """`rows`: the data rows below the header (counted: ws.max_row scans every cell)."""
+        last = rows + 1 + total_row
+        ws.auto_filter.ref = f"A1:{_letter(len(ws[1]))}{last - total_row}"
         if total_row:
-            for cell in ws[ws.max_row]:
+            for cell in ws[last]:
                 cell.font = bold
 
+    rate_column = len(COUNT_HEADERS) + 4
     ws = sheet(SHEETS[0], [("Ngày", 19), ("Kỷ niệm", 60), ("Mã", 24), *counts, rate])
     for o in report.occurrences:
-        ws.append([o.date or NO_DAY, o.title + ("" if o.active else " (đã hủy)"), o.id,
-                   *_numbers(o.counts), o.counts.rate])
-        _style_row(ws, dates=(1,), rate=len(COUNT_HEADERS) + 4)
-    ws.append([None, TOTAL, None, *_numbers(report.total), report.total.rate])
-    _style_row(ws, rate=len(COUNT_HEADERS) + 4)
-    finish(ws, True)
+        _row(ws, [o.date or NO_DAY, o.title + ("" if o.active else " (đã hủy)"), o.id,
+                  *_numbers(o.counts), o.counts.rate], dates=(1,), rate=rate_column)
+    _row(ws, [None, TOTAL, None, *_numbers(report.total), report.total.rate],
+         rate=rate_column)
+    finish(ws, len(report.occurrences), True)
 
     ws = sheet(SHEETS[1], [("Cơ quan", 50), ("Tên viết tắt", 18), ("Mã", 16), *counts, rate])
     for a in report.agencies:
-        ws.append([a.name, a.short, a.id, *_numbers(a.counts), a.counts.rate])
-        _style_row(ws, rate=len(COUNT_HEADERS) + 4)
-    ws.append([TOTAL, None, None, *_numbers(report.total), report.total.rate])
-    _style_row(ws, rate=len(COUNT_HEADERS) + 4)
-    finish(ws, True)
+        _row(ws, [a.name, a.short, a.id, *_numbers(a.counts), a.counts.rate], rate=rate_column)
+    _row(ws, [TOTAL, None, None, *_numbers(report.total), report.total.rate],
+         rate=rate_column)
+    finish(ws, len(report.agencies), True)
 
     ws = sheet(SHEETS[2], [("Ngày", 19), ("Kỷ niệm", 50), ("Việc", 60), ("Cơ quan", 18),
                            ("Trạng thái", 12), ("Ngày xong", 12), ("Liên kết", 60)])
+    link_font = Font(color="0563C1", underline="single")  # the look of Excel's links
     for link in report.links:
-        ws.append([link.date or NO_DAY, link.occurrence, link.task, link.agency,
-                   STATUSES.get(link.status, link.status), link.done_on, link.url])
-        _style_row(ws, dates=(1, 6))
-        cell = ws.cell(ws.max_row, 7)
-        cell.hyperlink = link.url
-        cell.style = "Hyperlink"
-    finish(ws, False)
+        cells = _row(ws, [link.date or NO_DAY, link.occurrence, link.task, link.agency,
+                          STATUSES.get(link.status, link.status), link.done_on, link.url],
+                     dates=(1, 6))
+        cells[6].hyperlink = link.url
+        cells[6].font = link_font
+    finish(ws, len(report.links), False)
 
     moment = report.as_of.astimezone(timezone.utc).replace(tzinfo=None)
     wb.properties.creator = "calendar-service"
@@ -404,18 +405,22 @@ def _letter(n: int) -> str:
     return get_column_letter(n)
 
 
-def _style_row(ws, dates: tuple[int, ...] = (), rate: int | None = None) -> None:
-    """Formats of the row just appended; text cells stay text (never a formula)."""
-    row = ws.max_row
+def _row(ws, values: list, dates: tuple[int, ...] = (), rate: int | None = None) -> list:
+    """Append a row and format it: days as dates, the rate as a percentage; text cells
+    stay text (openpyxl would take a string starting with "=" for a formula)."""
+    from openpyxl.cell import Cell
+
+    cells = [Cell(ws, value=value) for value in values]
     for column in dates:
-        cell = ws.cell(row, column)
-        if isinstance(cell.value, date):
-            cell.number_format = DATE_FORMAT
+        if isinstance(values[column - 1], date):
+            cells[column - 1].number_format = DATE_FORMAT
     if rate is not None:
-        ws.cell(row, rate).number_format = RATE_FORMAT
-    for cell in ws[row]:
-        if cell.data_type == "f":  # openpyxl reads a string starting with "=" as a formula
+        cells[rate - 1].number_format = RATE_FORMAT
+    for cell in cells:
+        if cell.data_type == "f":
             cell.data_type = "s"
+    ws.append(cells)
+    return cells
 
 
 def _fixed_times(data: bytes, when: tuple[int, ...]) -> bytes:
