@@ -12,6 +12,7 @@ import io
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 import zipfile
@@ -402,3 +403,54 @@ def test_a_bad_format_or_year(admin):
     empty = admin.get("/admin/reports/2031")
     assert empty.status_code == 200
     assert "Năm 2031 chưa có việc nào" in empty.get_data(as_text=True)
+
+
+# --- In a real browser: the download button, and the page printed -----------------------------
+
+CHROMIUM = os.environ.get("CALENDAR_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium: {CHROMIUM} is not installed")
+def test_in_chromium_the_report_downloads_and_prints_on_a4_portrait(planned, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the page is the same on every backend: SQLite only")
+    from playwright.sync_api import sync_playwright
+
+    from tests.live import LiveServer
+
+    with planned.services.database.session() as session:
+        accounts.create_user(session, "bientap", PASSWORD, planned.services.clock.now())
+    with LiveServer(planned.services) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_context(locale="vi-VN", accept_downloads=True).new_page()
+            page.goto(f"{server.url}/admin/reports/2024")
+            page.get_by_label("Tên đăng nhập").fill("bientap")
+            page.get_by_label("Mật khẩu").fill(PASSWORD)
+            page.get_by_role("button", name="Đăng nhập").click()
+            assert page.url.endswith("/admin/reports/2024")  # back where it was going
+            assert page.inner_text("h1") == \
+                "Báo cáo kết quả thực hiện kế hoạch tuyên truyền năm 2024"
+            artifacts = ROOT / "tests" / "artifacts"
+            artifacts.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(artifacts / "report.png"), full_page=True)
+            with page.expect_download() as download:
+                page.get_by_role("link", name="Tải XLSX (Excel)").click()
+            assert download.value.suggested_filename == "bao-cao-tuyen-truyen-2024.xlsx"
+            with open(download.value.path(), "rb") as saved:  # saved without an extension
+                book = load_workbook(io.BytesIO(saved.read()))
+            assert book.sheetnames == ["Theo ngày kỷ niệm", "Theo cơ quan", "Kết quả"]
+
+            page.emulate_media(media="print")
+            assert not page.locator("nav.admin-nav").is_visible()
+            assert not page.locator("header.site").is_visible()
+            assert not page.get_by_role("link", name="Tải XLSX (Excel)").is_visible()
+            pdf = page.pdf(prefer_css_page_size=True)
+            boxes = {(round(float(w)), round(float(h))) for w, h in re.findall(
+                rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)}
+            assert boxes == {(595, 842)}  # A4 portrait, in points, on every page
+            (artifacts / "report.pdf").write_bytes(pdf)
+        finally:
+            browser.close()
