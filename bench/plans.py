@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from calendar_service.admin import accounts
 from calendar_service.app import create_app
