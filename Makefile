@@ -37,11 +37,13 @@ check: $(VENV)/.installed-run
 	$(BIN)/calendar-service check events/*.toml
 
 # The benchmarks that need nothing beyond the test extras (engine and load; reminders, with
-# aiosmtpd). bench/feed.py and bench/web.py also need nginx, wrk, gunicorn and radicale:
-# see BENCHMARKS.md. CALENDAR_TEST_DATABASE_URL adds PostgreSQL to each.
+# aiosmtpd; plans and the follow-up report). bench/feed.py and bench/web.py also need nginx,
+# wrk, gunicorn and radicale: see BENCHMARKS.md. CALENDAR_TEST_DATABASE_URL adds PostgreSQL
+# to each.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/reminders.py
+	$(BIN)/python bench/plans.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -255,7 +255,7 @@ def sqlite_databases(workdir: Path) -> DatabaseFactory:
     return fresh
 
 
-def postgres_databases(url: str) -> DatabaseFactory:
+def postgres_databases(url: str, prefix: str = "bench_engine") -> DatabaseFactory:
     base = normalise_database_url(url)
     separator = "&" if "?" in base else "?"
 
@@ -263,7 +263,7 @@ def postgres_databases(url: str) -> DatabaseFactory:
     def fresh() -> Iterator[Database]:
         # A schema of our own, reached through search_path, so the tables (alembic_version
         # included) never collide with whatever else lives in this database.
-        schema = f"bench_engine_{os.getpid()}"
+        schema = f"{prefix}_{os.getpid()}"
         admin = Database(base)
         db = None
         try:

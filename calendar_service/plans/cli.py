@@ -1,10 +1,14 @@
-"""`calendar-service plans generate`, `tasks …` and `agencies …`: the plans feature's
-commands."""
+"""`calendar-service plans generate`, `tasks …`, `agencies …` and `report`: the plans
+feature's commands."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +22,7 @@ from ..vietnamese import padded_date
 from . import tasks as task_ops
 from .generate import generate
 from .models import STATUSES, TaskRow
+from .report import FORMATS, build_report, to_text
 
 CLI_USER = "dòng lệnh"  # who the audit log names for a change made from the command line
 YEARS = click.IntRange(1900, 2200)
@@ -236,4 +241,77 @@ def agencies_feed_url(ctx, agency_id: str, rotate: bool) -> None:
     click.echo(f"{services.settings.base_url}/agencies/{agency_id}/{token}/tasks.ics")
 
 
-COMMANDS = (plans, tasks, agencies)
+# --- The follow-up report ----------------------------------------------------------------
+
+EXTENSIONS = {f".{fmt.extension}": name for name, fmt in FORMATS.items()}
+
+
+@click.command()
+@click.option("--year", type=YEARS, required=True, help="The year to report on.")
+@click.option("--as-of", "as_of", type=MomentType(),
+              help="The moment 'overdue' is judged at (default: now).")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
+              help="text (the default), csv, xlsx or json. With -o and no --format, the "
+                   "file's extension (.txt, .csv, .xlsx, .json) chooses.")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False),
+              help="Write to FILE (atomically) instead of standard output.")
+@click.pass_context
+def report(ctx, year: int, as_of, fmt: str | None, output_path: str | None) -> None:
+    """The year's follow-up report (directive, section II.3): per commemoration and per
+    agency, the tasks, done, in progress, overdue, cancelled and the completion rate, and
+    the links to what was published. A year without tasks is an error (exit 1)."""
+    target = Path(output_path) if output_path is not None else None
+    fmt = _report_format(fmt, target)
+    if fmt == "xlsx" and target is None and sys.stdout.isatty():
+        fail("error: XLSX is a binary file: give -o FILE (or redirect standard output)")
+    services = services_of(ctx)
+    moment = as_of if as_of is not None else services.clock.now()
+    try:
+        with services.database.session() as session:
+            found = build_report(session, year, moment, services.settings.tz)
+    except SQLAlchemyError as exc:
+        _database_error(exc)
+    if found.empty:
+        fail(f"error: no tasks in {year}, nothing to report "
+             f"(run: calendar-service plans generate --year {year})")
+    if target is None and fmt == "text":
+        click.echo(to_text(found))
+        return
+    body = FORMATS[fmt].body(found)
+    if target is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return
+    _write_atomically(target, body)
+    click.echo(f"wrote {target} ({fmt}, {len(body)} bytes)", err=True)
+
+
+def _report_format(fmt: str | None, target: Path | None) -> str:
+    """--format, else the output file's extension, else text; a clash is an error."""
+    implied = EXTENSIONS.get(target.suffix.lower()) if target is not None else None
+    if fmt is not None and implied is not None and implied != fmt:
+        fail(f"error: --format {fmt} does not match the file name {target.name} "
+             f"(use a .{FORMATS[fmt].extension} file, or drop --format)")
+    return fmt or implied or "text"
+
+
+def _write_atomically(target: Path, body: bytes) -> None:
+    """Beside the target, then renamed over it: a reader never sees half a report, and a
+    failure leaves the previous file as it was."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                   suffix=".tmp")
+    except OSError as exc:
+        fail(f"error: cannot write {target}: {exc.strerror or exc}")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        fail(f"error: cannot write {target}: {exc.strerror or exc}")
+
+
+COMMANDS = (plans, tasks, agencies, report)

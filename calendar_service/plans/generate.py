@@ -27,6 +27,7 @@ from ..store import audit
 from ..store.models import CANCELLED as COMMEMORATION_CANCELLED
 from ..store.models import CommemorationRow
 from ..store.queries import occurrences_between, plan_templates, to_value
+from ..store.sync import bulk_insert
 from .models import CANCELLED, OPEN, TODO, TaskRow
 
 SYSTEM = "hệ thống"  # who the audit log names for what generation and the catalogue did
@@ -66,10 +67,11 @@ def generate(session: Session, year: int, now: datetime, *, dry_run: bool = Fals
     existing = {(t.commemoration_id, t.template_id, t.activity_key): t
                 for t in session.scalars(select(TaskRow).where(TaskRow.year == year,
                                                               TaskRow.template_id.is_not(None)))}
+    added = []
     for key, (planned, occ) in wanted.items():
         task = existing.pop(key, None)
         if task is None:
-            session.add(new_task(planned, now))
+            added.append(new_task_values(planned, now))
             report.added.append(label(planned))
         elif task.open and _follow_template(session, task, planned, occ, now):
             report.changed.append(label(task))
@@ -81,13 +83,18 @@ def generate(session: Session, year: int, now: datetime, *, dry_run: bool = Fals
             report.cancelled.append(label(task))
         elif task.open:
             report.kept.append(label(task))
+    # New tasks go in at driver speed (a year is thousands of them); they need no audit
+    # entry, and they follow their occurrence already.
+    bulk_insert(session, TaskRow, added)
     report.cancelled += follow_catalogue(session, now, year=year)
     report.added.sort()
     return report
 
 
-def new_task(planned: PlannedTask, now: datetime) -> TaskRow:
-    return TaskRow(
+def new_task_values(planned: PlannedTask, now: datetime) -> dict:
+    """The columns of the task generation creates for `planned` (every key, every time:
+    bulk_insert takes its columns from the first row)."""
+    return dict(
         commemoration_id=planned.commemoration_id, year=planned.year,
         template_id=planned.template_id, activity_key=planned.activity_key,
         kind=planned.kind, title=planned.title, agency_id=planned.agency,
@@ -96,7 +103,8 @@ def new_task(planned: PlannedTask, now: datetime) -> TaskRow:
         window_from=planned.window[0] if planned.window else None,
         window_to=planned.window[1] if planned.window else None,
         notice_days=list(planned.notice_days), status=TODO, links=[], note=None,
-        title_edited=False, revision=1, created_at=now, updated_at=now, updated_by=SYSTEM)
+        title_edited=False, revision=1, created_at=now, updated_at=now, updated_by=SYSTEM,
+        done_at=None)
 
 
 def _window_offsets(offsets: tuple[int, int] | None) -> list[int] | None:
@@ -155,17 +163,25 @@ def follow_catalogue(session: Session, now: datetime, *, year: int | None = None
         query = query.where(TaskRow.year == year)
     if commemoration_id is not None:
         query = query.where(TaskRow.commemoration_id == commemoration_id)
+    tasks = list(session.scalars(query.order_by(TaskRow.id)))
+    # Their commemorations in one query (and one per relationship), not one get() each;
+    # and each occurrence computed once, not once per task.
+    wanted = {task.commemoration_id for task in tasks}
+    rows = {row.id: row for row in session.scalars(select(CommemorationRow).where(
+        CommemorationRow.id.in_(query.with_only_columns(TaskRow.commemoration_id)
+                                .distinct().order_by(None))))} if wanted else {}
+    occurrences: dict[tuple[str, int], Occurrence | None] = {}
     cancelled = []
-    rows: dict[str, CommemorationRow | None] = {}
-    for task in session.scalars(query.order_by(TaskRow.id)):
-        if task.commemoration_id not in rows:
-            rows[task.commemoration_id] = session.get(CommemorationRow, task.commemoration_id)
-        row = rows[task.commemoration_id]
+    for task in tasks:
+        row = rows.get(task.commemoration_id)
         if row is None or row.status == COMMEMORATION_CANCELLED:
             _cancel(session, task, CANCELLED_WITH_COMMEMORATION, now)
             cancelled.append(label(task))
             continue
-        changes = _follow_occurrence(task, occurrence_in(to_value(row), task.year))
+        key = (row.id, task.year)
+        if key not in occurrences:
+            occurrences[key] = occurrence_in(to_value(row), task.year)
+        changes = _follow_occurrence(task, occurrences[key])
         if changes:
             record_change(session, task, "task-follow", changes, now)
     return cancelled

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrences, origin_days_between
@@ -132,30 +132,47 @@ def _rows_for_range(session: Session, start: date, end: date, include_cancelled:
 def all_values(session: Session) -> list[Commemoration]:
     """Every active commemoration as a value, read with three plain queries (no ORM
     objects): the fast path for building in-memory indexes of the whole catalogue."""
+    return [value for value, _ in _values(session, CommemorationRow.status == ACTIVE, None)]
+
+
+def values_among(session: Session, ids: Select) -> dict[str, tuple[Commemoration, str]]:
+    """The commemorations whose ids `ids` selects, cancelled ones too, as values with their
+    status: the same three plain queries as `all_values`, for a report over thousands."""
+    return {value.id: (value, status)
+            for value, status in _values(session, CommemorationRow.id.in_(ids), ids)}
+
+
+def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
+            ) -> list[tuple[Commemoration, str]]:
+    """`ids`: also read only those commemorations' designations and observances (None:
+    all of them, the cheaper query when nearly every row is wanted)."""
+    c = CommemorationRow
+    designations = select(DesignationRow.commemoration_id, DesignationRow.year)
+    observances = select(ObservanceRow.commemoration_id, ObservanceRow.year,
+                         ObservanceRow.observed_on).order_by(ObservanceRow.year)
+    if ids is not None:
+        designations = designations.where(DesignationRow.commemoration_id.in_(ids))
+        observances = observances.where(ObservanceRow.commemoration_id.in_(ids))
     designated: dict[str, set[int]] = defaultdict(set)
-    for ident, year in session.execute(select(DesignationRow.commemoration_id,
-                                              DesignationRow.year)):
+    for ident, year in session.execute(designations):
         designated[ident].add(year)
     observed: dict[str, list[tuple[int, date]]] = defaultdict(list)
-    for ident, year, day in session.execute(select(
-            ObservanceRow.commemoration_id, ObservanceRow.year, ObservanceRow.observed_on)
-            .order_by(ObservanceRow.year)):
+    for ident, year, day in session.execute(observances):
         observed[ident].append((year, day))
-    c = CommemorationRow
     rows = session.execute(select(
         c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day, c.description,
-        c.source, c.location, c.note, c.aliases, c.lead_days, c.source_file)
-        .where(c.status == ACTIVE).order_by(c.id))
+        c.source, c.location, c.note, c.aliases, c.lead_days, c.source_file, c.status)
+        .where(condition).order_by(c.id))
     return [
-        Commemoration(
+        (Commemoration(
             id=ident, title=title, category=category, origin_year=year, origin_month=month,
             origin_day=day, description=description, source=source, location=location,
             note=note, aliases=tuple(aliases or ()),
             lead_days=tuple(lead_days) if lead_days is not None else None,
             designated_years=frozenset(designated.get(ident, ())),
-            observances=tuple(observed.get(ident, ())), source_file=source_file)
+            observances=tuple(observed.get(ident, ())), source_file=source_file), status)
         for (ident, title, category, year, month, day, description, source, location, note,
-             aliases, lead_days, source_file) in rows
+             aliases, lead_days, source_file, status) in rows
     ]
 
 
