@@ -17,6 +17,7 @@ from .feeds.fast import FeedFastPath
 from .feeds.service import FeedCache
 from .ops import health
 from .pages import routes as pages
+from .plans import routes as plans
 from .reminders import routes as reminders
 from .resources import STATIC, TEMPLATES
 from .web import edge, errors, filters, security
@@ -34,7 +35,7 @@ def create_app(services: Services | None = None) -> Flask:
     edge.register(app)  # before the blueprints: their routes use its converter
     filters.register(app)
     errors.register(app)
-    for blueprint in (health.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp):
+    for blueprint in (health.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp, plans.bp):
         app.register_blueprint(blueprint)
 
     # The feed's hottest request skips Flask entirely (see feeds/fast.py).

@@ -16,6 +16,7 @@ from ..store.queries import agencies as stored_agencies
 from ..store.sync import new_feed_token
 from ..vietnamese import padded_date
 from . import tasks as task_ops
+from .feed import address as feed_address
 from .generate import default_years, generate
 from .models import STATUSES, TaskRow
 
@@ -239,10 +240,10 @@ def agencies_feed_url(ctx, agency_id: str, rotate: bool) -> None:
             if rotate:
                 agency.feed_token = new_feed_token()
                 agency.updated_at = services.clock.now()
-            token = agency.feed_token
+            url = feed_address(services.settings.base_url, agency)
     except SQLAlchemyError as exc:
         _database_error(exc)
-    click.echo(f"{services.settings.base_url}/agencies/{agency_id}/{token}/tasks.ics")
+    click.echo(url)
 
 
 COMMANDS = (plans, tasks, agencies)
