@@ -1,4 +1,5 @@
-# Two commands: `make run` (set up, migrate, load, serve) and `make test` (set up, run the suite).
+# Two commands: `make run` (set up, migrate, load, generate the plans, serve) and `make test`
+# (set up, run the suite).
 # Everything goes into .venv; re-running only reinstalls when pyproject.toml changed.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -25,6 +26,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/calendar-service db upgrade
 	$(BIN)/calendar-service load
+	$(BIN)/calendar-service plans generate
 	$(BIN)/calendar-service serve --host $(HOST) --port $(PORT)
 
 # The layer contracts first (pyproject.toml, [tool.importlinter]): a change that breaks the

@@ -18,6 +18,7 @@ from .feeds.service import FeedCache
 from .ops import health
 from .pages import routes as pages
 from .plans import report_routes as reports
+from .plans import routes as plans
 from .reminders import routes as reminders
 from .resources import STATIC, TEMPLATES
 from .web import edge, errors, filters, security
@@ -36,7 +37,7 @@ def create_app(services: Services | None = None) -> Flask:
     filters.register(app)
     errors.register(app)
     for blueprint in (health.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp,
-                      reports.bp):
+                      plans.bp, reports.bp):
         app.register_blueprint(blueprint)
 
     # The feed's hottest request skips Flask entirely (see feeds/fast.py).

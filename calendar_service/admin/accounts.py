@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..store.models import AgencyRow
 from .models import AdminUser
 
 MIN_PASSWORD_LENGTH = 10
@@ -64,14 +65,29 @@ def find_user(session: Session, name: str, *, for_update: bool = False) -> Admin
     return session.scalar(query)
 
 
-def create_user(session: Session, name: str, password: str, now: datetime) -> AdminUser:
+def check_agency(session: Session, agency_id: str | None) -> str | None:
+    """None (an administrator), or the id of an agency that is in use."""
+    if agency_id is None:
+        return None
+    agency = session.get(AgencyRow, agency_id)
+    if agency is None:
+        raise AccountError(f"no agency {agency_id!r} (calendar-service agencies list)")
+    if not agency.active:
+        raise AccountError(f"agency {agency_id!r} is no longer in the catalogue files")
+    return agency_id
+
+
+def create_user(session: Session, name: str, password: str, now: datetime, *,
+                agency_id: str | None = None) -> AdminUser:
+    """An administrator, or (with `agency_id`) a member of that agency."""
     name = check_username(name)
     check_password(password)
+    check_agency(session, agency_id)
     if find_user(session, name) is not None:
         raise AccountError(f"user {name!r} already exists (to change the password: "
                            f"calendar-service users passwd {name})")
     user = AdminUser(username=name, password_hash=hash_password(password), created_at=now,
-                     failed_attempts=0)
+                     failed_attempts=0, agency_id=agency_id)
     session.add(user)
     session.flush()
     return user

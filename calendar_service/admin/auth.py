@@ -1,4 +1,10 @@
-"""Sessions for the admin area: log in, log out, and the `login_required` decorator.
+"""Sessions for the admin area: log in, log out, the signed-in account and its role, and
+the `login_required` and `admin_required` decorators.
+
+Roles: an account without an agency is an administrator (everything); an account with one
+is a member of that agency, who signs in to the same area, sees every plan and changes only
+its own agency's tasks (the plans feature checks that, on the server). `admin_required`
+keeps members out of the administrator's pages: a member gets the Vietnamese 403 page.
 
 The session cookie (signed, HttpOnly, SameSite=Lax, Secure in production: web/security.py)
 holds the user's id, a proof bound to their current password hash, and the login time. A
@@ -12,13 +18,15 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 
+from ..store.models import AgencyRow
 from ..web.context import services
 from .models import AdminUser
 
@@ -52,11 +60,29 @@ def failed_login_pause() -> None:
     time.sleep(current_app.config.get("ADMIN_FAILED_LOGIN_DELAY", FAILED_LOGIN_DELAY_SECONDS))
 
 
-def current_admin() -> str | None:
-    """The logged-in user's name, checked against the database once per request."""
-    if "admin_name" in g:
-        return g.admin_name
-    g.admin_name = None
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The signed-in account, as a request sees it."""
+
+    id: int
+    username: str
+    agency_id: str | None  # None: an administrator
+    agency_short: str | None = None  # the agency's short name, for the pages
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.agency_id is None
+
+    def may_change(self, agency_id: str) -> bool:
+        """May this account change a task of that agency? Administrators: any."""
+        return self.agency_id is None or self.agency_id == agency_id
+
+
+def current_account() -> Account | None:
+    """The logged-in account, checked against the database once per request."""
+    if "admin_account" in g:
+        return g.admin_account
+    g.admin_account = None
     ident, proof, since = session.get(_USER), session.get(_PROOF), session.get(_SINCE)
     if ident is None or proof is None or since is None:
         return None
@@ -66,8 +92,22 @@ def current_admin() -> str | None:
     with svc.database.session() as db:
         user = db.get(AdminUser, ident)
         if user is not None and hmac.compare_digest(proof, _proof(user)):
-            g.admin_name = user.username
-    return g.admin_name
+            agency = db.get(AgencyRow, user.agency_id) if user.agency_id else None
+            g.admin_account = Account(user.id, user.username, user.agency_id,
+                                      agency.short if agency is not None else user.agency_id)
+    return g.admin_account
+
+
+def current_admin() -> str | None:
+    """The logged-in user's name (an administrator's or a member's)."""
+    account = current_account()
+    return account.username if account is not None else None
+
+
+def layout_context() -> dict:
+    """What the admin layout needs (its navigation shows links by role): every blueprint
+    whose pages extend it adds this to its templates' context."""
+    return {"admin_name": current_admin(), "admin_account": current_account()}
 
 
 def safe_next(target: str | None) -> str | None:
@@ -81,11 +121,34 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def _to_login():
+    """To the login page, coming back here afterwards (a GET only)."""
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("admin.login", next=target))
+
+
 def login_required(view: F) -> F:
+    """Logged in: an administrator or a member of an agency."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if current_admin() is None:
-            target = request.full_path.rstrip("?") if request.method == "GET" else None
-            return redirect(url_for("admin.login", next=target))
+        if current_account() is None:
+            return _to_login()
+        return view(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+ADMINISTRATORS_ONLY = ("Trang này chỉ dành cho quản trị viên; tài khoản của cơ quan không dùng "
+                       "được trang này.")
+
+
+def admin_required(view: F) -> F:
+    """Logged in, and an administrator: a member of an agency gets the 403 page."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        account = current_account()
+        if account is None:
+            return _to_login()
+        if not account.is_administrator:
+            abort(403, description=ADMINISTRATORS_ONLY)
         return view(*args, **kwargs)
     return wrapper  # type: ignore[return-value]

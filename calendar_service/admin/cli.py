@@ -45,22 +45,32 @@ def _in_session(ctx: click.Context, work: Callable[..., T]) -> T:
 
 @click.group()
 def users() -> None:
-    """Admin accounts for the web admin area (/admin)."""
+    """Accounts for the web admin area (/admin): administrators and agency members."""
 
 
 @users.command("add")
 @click.argument("name")
+@click.option("--agency", "agency_id", metavar="AGENCY",
+              help="Make a member of this agency (its id): sees every plan, changes only "
+                   "its agency's tasks. Without it: an administrator.")
 @click.pass_context
-def users_add(ctx: click.Context, name: str) -> None:
-    """Create an admin account. The password is asked twice, or read from standard input
-    when it is not a terminal (echo secret | calendar-service users add NAME)."""
+def users_add(ctx: click.Context, name: str, agency_id: str | None) -> None:
+    """Create an account: an administrator, or with --agency a member of that agency. The
+    password is asked twice, or read from standard input when it is not a terminal
+    (echo secret | calendar-service users add NAME)."""
     try:
         name = accounts.check_username(name)
     except accounts.AccountError as exc:
         _fail(str(exc))
+    # A wrong agency is said before anyone types a password.
+    _in_session(ctx, lambda s, now: accounts.check_agency(s, agency_id))
     password = _read_password()
-    user = _in_session(ctx, lambda s, now: accounts.create_user(s, name, password, now))
-    click.echo(f"added admin user {user.username}")
+    user = _in_session(ctx, lambda s, now: accounts.create_user(s, name, password, now,
+                                                                agency_id=agency_id))
+    if agency_id is None:
+        click.echo(f"added admin user {user.username}")
+    else:
+        click.echo(f"added user {user.username}, member of {agency_id}")
 
 
 @users.command("passwd")
@@ -94,13 +104,15 @@ def users_remove(ctx: click.Context, name: str) -> None:
 @users.command("list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
-    """List admin accounts: name, created, last login, lock."""
+    """List accounts: name, created, last login, role (administrator or an agency's
+    member), lock."""
     def rows(session, now):
         def local(moment):
             return moment.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M")
 
         return [(u.username, local(u.created_at),
                  local(u.last_login_at) if u.last_login_at else "never",
+                 "administrator" if u.agency_id is None else f"member of {u.agency_id}",
                  local(u.locked_until) if accounts.is_locked(u, now) else None)
                 for u in accounts.list_users(session)]
 
@@ -108,8 +120,8 @@ def users_list(ctx: click.Context) -> None:
     if not found:
         click.echo("no admin users yet: calendar-service users add NAME")
         return
-    for name, created, last_login, locked in found:
-        line = f"{name}\tcreated {created}\tlast login {last_login}"
+    for name, created, last_login, role, locked in found:
+        line = f"{name}\tcreated {created}\tlast login {last_login}\t{role}"
         click.echo(line + (f"\tlocked until {locked}" if locked else ""))
 
 

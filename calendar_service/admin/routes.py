@@ -1,7 +1,9 @@
 """Admin routes: thin handlers over accounts, editing, export and the reminder modules.
 
-Every route except the login page requires a logged-in administrator (`login_required`);
-every change is a POST carrying the CSRF token, answered with a redirect (post/redirect/get).
+Every route except the login page requires a logged-in account; every page here but the
+home page (which sends a member of an agency on to its tasks) and logout is an
+administrator's (`admin_required`: a member gets 403). Every change is a POST carrying the
+CSRF token, answered with a redirect (post/redirect/get).
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ from ..web.context import no_commemoration, services
 from . import editing, export, queries
 from .accounts import LOCK_DURATION, MAX_FAILED_ATTEMPTS, authenticate
 from .auth import (
+    admin_required,
+    current_account,
     current_admin,
     failed_login_pause,
+    layout_context,
     log_in,
     log_out,
     login_required,
@@ -79,7 +84,7 @@ def _who() -> str:
 
 @bp.context_processor
 def _admin_globals():
-    return {"admin_name": current_admin(), "delivery_statuses": DELIVERY_STATUSES,
+    return {**layout_context(), "delivery_statuses": DELIVERY_STATUSES,
             "categories": CATEGORIES, "action_labels": audit.ACTION_LABELS}
 
 
@@ -132,6 +137,9 @@ def logout():
 @bp.get("/")
 @login_required
 def index():
+    account = current_account()
+    if account is not None and not account.is_administrator:
+        return redirect(url_for("plans.tasks"))  # a member's home: its agency's tasks
     with services().database.session() as session:
         page = queries.commemorations(session, _args(LIST_PARAMS).page, 100)
     return render_template("admin/index.html", page=page)
@@ -187,13 +195,13 @@ def _apply(ident: str, change: Change, done: str):
 
 
 @bp.get("/events/<ident>")
-@login_required
+@admin_required
 def event(ident: str):
     return _render_event(ident)
 
 
 @bp.post("/events/<ident>")
-@login_required
+@admin_required
 def event_save(ident: str):
     form = EditForm()
     if not form.validate_on_submit():
@@ -212,21 +220,21 @@ def event_save(ident: str):
 
 
 @bp.post("/events/<ident>/cancel")
-@login_required
+@admin_required
 def event_cancel(ident: str):
     return _apply(ident, lambda s, row, who, now: editing.set_cancelled(
         s, row, True, who=who, now=now), "Đã hủy ngày kỷ niệm; lịch đăng ký sẽ ghi là đã hủy.")
 
 
 @bp.post("/events/<ident>/restore")
-@login_required
+@admin_required
 def event_restore(ident: str):
     return _apply(ident, lambda s, row, who, now: editing.set_cancelled(
         s, row, False, who=who, now=now), "Đã khôi phục ngày kỷ niệm.")
 
 
 @bp.post("/events/<ident>/observances")
-@login_required
+@admin_required
 def observance_set(ident: str):
     form = ObservanceForm()
     if not form.validate_on_submit():
@@ -239,7 +247,7 @@ def observance_set(ident: str):
 
 
 @bp.post("/events/<ident>/observances/<int32:year>/clear")
-@login_required
+@admin_required
 def observance_clear(ident: str, year: int):
     return _apply(ident, lambda s, row, who, now: editing.clear_observance(
         s, row, year, who=who, now=now), f"Đã xóa ngày tổ chức năm {year}.")
@@ -248,7 +256,7 @@ def observance_clear(ident: str, year: int):
 # --- Audit log and export -------------------------------------------------------------
 
 @bp.get("/audit")
-@login_required
+@admin_required
 def audit_log():
     number = _args(LIST_PARAMS).page
     with services().database.session() as session:
@@ -258,7 +266,7 @@ def audit_log():
 
 
 @bp.get("/export")
-@login_required
+@admin_required
 def export_catalogue():
     svc = services()
     now = svc.clock.now()
@@ -286,13 +294,13 @@ def _render_subscribers(form: SubscriberForm, status: int = 200):
 
 
 @bp.get("/subscribers")
-@login_required
+@admin_required
 def subscribers():
     return _render_subscribers(SubscriberForm())
 
 
 @bp.post("/subscribers")
-@login_required
+@admin_required
 def subscriber_add():
     svc = services()
     form = SubscriberForm()
@@ -320,7 +328,7 @@ def subscriber_add():
 
 
 @bp.get("/subscribers/<int32:ident>")
-@login_required
+@admin_required
 def subscriber(ident: int):
     with services().database.session() as session:
         row = session.get(SubscriberRow, ident)
@@ -352,19 +360,19 @@ def _set_active(ident: int, active: bool):
 
 
 @bp.post("/subscribers/<int32:ident>/deactivate")
-@login_required
+@admin_required
 def subscriber_deactivate(ident: int):
     return _set_active(ident, False)
 
 
 @bp.post("/subscribers/<int32:ident>/reactivate")
-@login_required
+@admin_required
 def subscriber_reactivate(ident: int):
     return _set_active(ident, True)
 
 
 @bp.get("/deliveries")
-@login_required
+@admin_required
 def deliveries():
     args = _args(DELIVERY_PARAMS)
     status = args.status
@@ -374,7 +382,7 @@ def deliveries():
 
 
 @bp.post("/deliveries/send")
-@login_required
+@admin_required
 def send_due():
     svc = services()
     try:

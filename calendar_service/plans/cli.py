@@ -20,7 +20,8 @@ from ..store.queries import agencies as stored_agencies
 from ..store.sync import new_feed_token
 from ..vietnamese import padded_date
 from . import tasks as task_ops
-from .generate import generate
+from .feed import address as feed_address
+from .generate import default_years, generate
 from .models import STATUSES, TaskRow
 from .report import FORMATS, build_report, to_text
 
@@ -39,28 +40,37 @@ def plans() -> None:
 
 
 @plans.command("generate")
-@click.option("--year", type=YEARS, required=True, help="The year whose tasks to create.")
+@click.option("--year", type=YEARS,
+              help="The year whose tasks to create (default: every year a loaded directive "
+                   "designates, and the current year).")
 @click.option("--dry-run", is_flag=True, help="Only say what would be added or changed.")
 @click.pass_context
-def plans_generate(ctx, year: int, dry_run: bool) -> None:
+def plans_generate(ctx, year: int | None, dry_run: bool) -> None:
     """Create the tasks the plan templates call for in YEAR, once: running it again adds
-    nothing, and never resets a status, a link, a note or a title edited by hand."""
+    nothing, and never resets a status, a link, a note or a title edited by hand. Without
+    --year: every year a loaded directive designates, and the current year (by the
+    service's clock), all in one transaction."""
     services = services_of(ctx)
+    now = services.clock.now()
     try:
         with services.database.sessions() as session, session.begin():
-            report = generate(session, year, services.clock.now(), dry_run=dry_run)
+            years = [year] if year is not None else default_years(
+                session, now.astimezone(services.settings.tz).date())
+            reports = [(y, generate(session, y, now, dry_run=dry_run)) for y in years]
             if dry_run:
                 session.rollback()
     except SQLAlchemyError as exc:
         _database_error(exc)
     verb = "would be " if dry_run else ""
-    for name, labels in (("added", report.added), ("changed", report.changed),
-                         ("cancelled", report.cancelled)):
-        for text in labels:
-            click.echo(f"{verb}{name}: {text}")
-    for text in report.kept:
-        click.echo(f"no longer in the templates, kept (it was worked on): {text}")
-    click.echo(("dry run: " if dry_run else "") + f"{year}: {report.summary()}")
+    for _, report in reports:
+        for name, labels in (("added", report.added), ("changed", report.changed),
+                             ("cancelled", report.cancelled)):
+            for text in labels:
+                click.echo(f"{verb}{name}: {text}")
+        for text in report.kept:
+            click.echo(f"no longer in the templates, kept (it was worked on): {text}")
+    for y, report in reports:
+        click.echo(("dry run: " if dry_run else "") + f"{y}: {report.summary()}")
 
 
 @click.group(invoke_without_command=True)
@@ -235,10 +245,10 @@ def agencies_feed_url(ctx, agency_id: str, rotate: bool) -> None:
             if rotate:
                 agency.feed_token = new_feed_token()
                 agency.updated_at = services.clock.now()
-            token = agency.feed_token
+            url = feed_address(services.settings.base_url, agency)
     except SQLAlchemyError as exc:
         _database_error(exc)
-    click.echo(f"{services.settings.base_url}/agencies/{agency_id}/{token}/tasks.ics")
+    click.echo(url)
 
 
 # --- The follow-up report ----------------------------------------------------------------

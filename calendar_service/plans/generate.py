@@ -25,7 +25,7 @@ from ..anniversaries import Occurrence, occurrence_in
 from ..planning import PlannedTask, plan_for, shifted
 from ..store import audit
 from ..store.models import CANCELLED as COMMEMORATION_CANCELLED
-from ..store.models import CommemorationRow
+from ..store.models import CommemorationRow, DirectiveRow
 from ..store.queries import occurrences_between, plan_templates, to_value
 from ..store.sync import bulk_insert
 from .models import CANCELLED, OPEN, TODO, TaskRow
@@ -89,6 +89,12 @@ def generate(session: Session, year: int, now: datetime, *, dry_run: bool = Fals
     report.cancelled += follow_catalogue(session, now, year=year)
     report.added.sort()
     return report
+
+
+def default_years(session: Session, today: date) -> list[int]:
+    """The years `plans generate` without --year works on: every year a loaded directive
+    designates, and the current year."""
+    return sorted({*session.scalars(select(DirectiveRow.year)), today.year})
 
 
 def new_task_values(planned: PlannedTask, now: datetime) -> dict:

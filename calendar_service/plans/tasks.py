@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ..anniversaries import occurrence_in
@@ -30,23 +30,29 @@ class TaskError(ValueError):
     """A value that cannot be accepted; the message says which and why (Vietnamese)."""
 
 
+OPEN_STATUSES = "open"  # a TaskFilter status that means "todo or in progress"
+
+
 @dataclass(frozen=True)
 class TaskFilter:
     year: int | None = None
     agency: str | None = None
-    status: str | None = None
+    status: str | None = None  # one of STATUSES, or OPEN_STATUSES
     overdue: bool = False
     commemoration: str | None = None
 
 
 def query(f: TaskFilter, today: date) -> Select:
-    """Tasks, next due first (to be decided last), overdue ones first of all."""
+    """Tasks, next due first (to be decided last). (`find` keeps that order; the CLI puts
+    overdue ones first; `page` does it in SQL.)"""
     q = select(TaskRow)
     if f.year is not None:
         q = q.where(TaskRow.year == f.year)
     if f.agency is not None:
         q = q.where(TaskRow.agency_id == f.agency)
-    if f.status is not None:
+    if f.status == OPEN_STATUSES:
+        q = q.where(TaskRow.status.in_(OPEN))
+    elif f.status is not None:
         q = q.where(TaskRow.status == f.status)
     if f.commemoration is not None:
         q = q.where(TaskRow.commemoration_id == f.commemoration)
@@ -57,6 +63,19 @@ def query(f: TaskFilter, today: date) -> Select:
 
 def find(session: Session, f: TaskFilter, today: date) -> list[TaskRow]:
     return list(session.scalars(query(f, today)))
+
+
+def page(session: Session, f: TaskFilter, today: date, number: int, per_page: int
+         ) -> tuple[list[TaskRow], int]:
+    """One page of tasks, overdue ones on top, then next due first, to be decided last;
+    (the page's tasks, how many in all)."""
+    q = query(f, today)
+    total = session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+    overdue_first = case((and_(TaskRow.status.in_(OPEN), TaskRow.due_on < today), 0), else_=1)
+    rows = session.scalars(q.order_by(None).order_by(
+        overdue_first, TaskRow.due_on.is_(None), TaskRow.due_on, TaskRow.id)
+        .offset((number - 1) * per_page).limit(per_page))
+    return list(rows), total
 
 
 def check_link(url: str) -> str:
@@ -192,5 +211,6 @@ def as_dict(task: TaskRow, today: date, agency_short: str | None = None) -> dict
     }
 
 
-__all__ = ["CANCELLED", "DONE", "OPEN", "STATUSES", "TODO", "TaskError", "TaskFilter",
-           "add_manual", "as_dict", "check_link", "find", "query", "remove_manual", "update"]
+__all__ = ["CANCELLED", "DONE", "OPEN", "OPEN_STATUSES", "STATUSES", "TODO", "TaskError",
+           "TaskFilter", "add_manual", "as_dict", "check_link", "find", "page", "query",
+           "remove_manual", "update"]

@@ -7,12 +7,15 @@ import logging
 from datetime import datetime
 
 from ..app_context import Services
+from ..plans.keep import keep_job
 from .tick import run_tick
 
 log = logging.getLogger("calendar_service.reminders")
 
 
 def tick_job(services: Services) -> None:
+    # First, this and next year's plans, kept generated (plans/keep.py; never raises).
+    keep_job(services)
     try:
         report = run_tick(services)
     except Exception:  # noqa: BLE001 - a failed tick must not stop the scheduler

@@ -44,12 +44,22 @@ ACTION_LABELS = {
     "subscriber-deactivate": "Ngừng gửi",
     "subscriber-reactivate": "Kích hoạt lại",
     "send-now": "Gửi nhắc lịch ngay",
+    "task-update": "Cập nhật việc",
+    "task-add": "Thêm việc",
+    "task-remove": "Xóa việc",
+    "task-plan": "Theo kế hoạch mẫu",
+    "task-follow": "Theo ngày kỷ niệm",
+    "task-cancel": "Hủy việc",
 }
 FIELD_LABELS = {
     "title": "Tên", "description": "Mô tả", "location": "Địa điểm", "note": "Ghi chú",
     "lead_days": "Nhắc trước (ngày)", "status": "Trạng thái", "active": "Đang nhận thư",
     "name": "Họ tên", "organisation": "Cơ quan", "categories": "Nhóm", "scope": "Phạm vi",
     "sent": "Đã gửi", "skipped": "Bỏ qua", "retrying": "Chờ gửi lại", "failed": "Lỗi",
+    "links": "Liên kết kết quả", "kind": "Loại việc", "agency": "Cơ quan chủ trì",
+    "coordinating": "Cơ quan phối hợp", "due_on": "Hạn", "due_offset": "Hạn (ngày so với lễ)",
+    "window_from": "Thực hiện từ", "window_to": "Thực hiện đến",
+    "window_offsets": "Khoảng thực hiện (ngày so với lễ)", "notice_days": "Báo trước (ngày)",
 }
 _OBSERVANCE = re.compile(r"^observed_on\[(\d+)\]$")
 
