@@ -57,16 +57,17 @@ UNSUBSCRIBE = "unsubscribe"
 
 
 class _Capped(list):
-    """Counts everything, keeps the first LINES entries: a run's memory stays flat."""
+    """Counts everything (`total`), keeps the first LINES entries: a run's memory stays
+    flat. (Not `count`: that would shadow list.count.)"""
 
     LINES = 1000
 
     def __init__(self) -> None:
         super().__init__()
-        self.count = 0
+        self.total = 0
 
     def append(self, item: str) -> None:
-        self.count += 1
+        self.total += 1
         if len(self) < self.LINES:
             super().append(item)
 
