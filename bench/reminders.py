@@ -76,6 +76,7 @@ from calendar_service.catalogue import load_catalogue
 from calendar_service.clock import FixedClock
 from calendar_service.config import Settings, normalise_database_url
 from calendar_service.feeds.ical import FeedSite, occurrence_calendar
+from calendar_service.reminders.channels import configured
 from calendar_service.reminders.models import PENDING, SENT, DeliveryRow, SubscriberRow
 from calendar_service.reminders.planner import plan
 from calendar_service.reminders.subscribers import NewSubscriber
@@ -260,7 +261,7 @@ def plan_day(services: Services, as_of: datetime):
     """One planning transaction, as run_tick does it (commit included)."""
     s = services.settings
     with services.database.session() as session:
-        return plan(session, as_of, s.reminder_time, s.tz)
+        return plan(session, as_of, s.reminder_time, s.tz, list(configured(s).values()))
 
 
 def populate(db: Database, count: int, history: bool) -> None:
@@ -464,7 +465,8 @@ class SimpleClient:
         msg.set_content(self.text.render(context), cte="base64")
         msg.add_alternative(self.html.render(context), subtype="html", cte="base64")
         msg.add_attachment(self.ics, maintype="text", subtype="calendar",
-                           filename=f"{self.occ.id}-{self.occ.year}.ics")
+                           filename=f"{self.occ.id}-{self.occ.year}.ics",
+                           params={"charset": "utf-8"})
         return msg
 
 
@@ -496,15 +498,6 @@ def build_only(client: SimpleClient, count: int) -> float:
 
 
 # --- 2. Delivery: end to end -----------------------------------------------------------------
-
-
-def sent_count(items) -> int:
-    """A DispatchReport field's count: everything, not only the lines kept."""
-    for name in ("total", "count"):  # "count", before it was renamed (it shadowed list.count)
-        value = getattr(items, name, None)
-        if isinstance(value, int):
-            return value
-    return len(items)
 
 
 @contextmanager
@@ -544,7 +537,7 @@ def deliver(url: str, sink: Sink, count: int) -> tuple[float, float, int]:
         services.database.dispose()
     d = report.dispatch
     assert d is not None
-    counts = {name: sent_count(getattr(d, name))
+    counts = {name: getattr(d, name).total
               for name in ("sent", "failed", "retrying", "skipped")}
     if report.plan.planned != count or counts["sent"] != count or after - before != count \
             or counts["failed"] or counts["retrying"] or counts["skipped"]:
@@ -641,7 +634,7 @@ def memory_child(url: str, mail_url: str, count: int, trace: bool) -> dict:
         result["peak_rss_kib"] = _vm("VmHWM")
         result["ru_maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert report.dispatch is not None
-    result["sent"] = sent_count(report.dispatch.sent)
+    result["sent"] = report.dispatch.sent.total
     services.database.dispose()
     return result
 

@@ -14,13 +14,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from ..web.security import csrf
 from ..web.services import services
+from .channels import PermanentFailure, TemporaryFailure
+from .channels.email import build_confirmation, transport_from_url
 from .dispatch import UNSUBSCRIBE
 from .forms import SignupForm
-from .messages import build_confirmation
 from .models import SubscriberRow
 from .subscribers import NewSubscriber, SubscriberError, add, find, unsubscribe
 from .tokens import make_timed_token, read_timed_token, read_token
-from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 
 bp = Blueprint("reminders", __name__)
 

@@ -25,6 +25,8 @@ def tick_job(services: Services) -> None:
                  d.skipped.total + report.plan.skipped)
         for line in d.failed:
             log.warning("reminder failed: %s", line)
+    for line in d.lost if d else ():
+        log.warning("reminder left to another run (claim released as stale): %s", line)
 
 
 def make_scheduler(services: Services, *, blocking: bool = False):
