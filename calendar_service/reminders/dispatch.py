@@ -1,39 +1,42 @@
 """Delivering planned reminders, one at a time: claim a batch; for each delivery in it,
-check that it still holds, render it, send it and record the result.
+read it again, check that it still holds, render it, send it and record the result.
 
 What keeps it correct:
-- claiming moves rows from pending to sending in one statement (`FOR UPDATE SKIP LOCKED` on
-  PostgreSQL, `UPDATE … RETURNING` on SQLite), so two dispatchers never take the same row;
-- each result is committed in its own transaction before the next message is sent, so a
-  crash repeats at most the one message in flight — with the same Message-ID, which mail
-  clients collapse; a row a crash left in "sending" is released after STALE_CLAIM;
-- claims are fenced: a delivery is read and its result recorded only while it is still
-  "sending" under this run's claim (`claimed_at`). A run that held its batch longer than
-  STALE_CLAIM (a mail server timing out on every message, say) may have had those rows
-  released and taken by another run: it then sends none of them, and a result it was
-  about to record does not overwrite the other run's.
+- claiming moves rows from pending to sending in one transaction (`FOR UPDATE SKIP LOCKED`
+  on PostgreSQL, one `UPDATE … RETURNING` on SQLite), so two dispatchers never take the
+  same row;
+- each result is committed before the next message is sent, so a crash repeats at most the
+  one message in flight — with the same Message-ID, which mail clients collapse; a row a
+  crash left in "sending" is released after STALE_CLAIM and sent again;
+- claims are fenced: a delivery is read, and its result recorded, only while it is still
+  "sending" under this run's claim (`claimed_at`, the run's moment). A run that held its
+  batch longer than STALE_CLAIM (a mail server timing out on every message, say) may have
+  had those rows released and taken by another run: it sends none of them any more, and
+  what it was about to record does not overwrite the other run's result.
 
-One thread: building a message with EmailMessage costs several times the SMTP conversation
-on a reused connection (BENCHMARKS.md), so a second thread would have little to overlap,
-and it would need the interpreter's switch interval tuned to get the GIL back in time.
+One thread. Building a message with EmailMessage takes about three times as long as its
+SMTP conversation on a reused connection (BENCHMARKS.md): a second thread would have little
+to overlap, and it would get the GIL back in time only with the interpreter's switch
+interval changed for the whole process.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrence_in
 from ..app_context import Services
 from ..feeds.ical import FeedSite, occurrence_calendar
-from ..store import occurrences_between
+from ..store import Database, occurrences_between
 from ..store.models import CommemorationRow, UTCDateTime
 from ..store.queries import StoredCommemoration, to_stored
 from . import channels
@@ -71,7 +74,8 @@ class DispatchReport:
     skipped: _Capped = field(default_factory=_Capped)
     failed: _Capped = field(default_factory=_Capped)
     retrying: _Capped = field(default_factory=_Capped)
-    # Claims another run took over (released as stale): nothing sent or recorded for them.
+    # Claims another run took over (released as stale): not sent by this run — or, for the
+    # one in flight when it happened, sent but not recorded over the other run's result.
     lost: _Capped = field(default_factory=_Capped)
 
 
@@ -118,27 +122,58 @@ def claim(session: Session, now: datetime, limit: int) -> list[int]:
         .bindparams(*typed), params))
 
 
-def _ours(claimed_at: datetime) -> tuple:
-    """The claim fence: the row is still "sending" under this run's claim."""
-    return DeliveryRow.status == SENDING, DeliveryRow.claimed_at == claimed_at
+# The claim fence: a delivery is read, and its result recorded, only while it is still
+# "sending" under this run's claim. Both statements are built once (SQLAlchemy then reuses
+# their compiled form) and run on their own, each its own transaction (see _connection).
+_OURS = (DeliveryRow.id == bindparam("delivery_id"), DeliveryRow.status == SENDING,
+         DeliveryRow.claimed_at == bindparam("claim"))
 
-
-def _load(session: Session, delivery_id: int, claimed_at: datetime):
-    """A claimed delivery and its subscriber as they are now; None if the claim was lost."""
-    return session.execute(
-        select(DeliveryRow.commemoration_id, DeliveryRow.year, DeliveryRow.occurrence_date,
+# A claimed delivery and its subscriber, as they are now.
+LOAD = (select(DeliveryRow.commemoration_id, DeliveryRow.year, DeliveryRow.occurrence_date,
                DeliveryRow.lead_days, DeliveryRow.channel, DeliveryRow.attempts,
                SubscriberRow.receives.label("receives"), *Subscriber.columns())
         .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
-        .where(DeliveryRow.id == delivery_id, *_ours(claimed_at))).one_or_none()
+        .where(*_OURS))
+
+# A result (see _result).
+RECORD = (update(DeliveryRow).where(*_OURS).values(
+    status=bindparam("status"), last_error=bindparam("last_error"),
+    # NULL (anything but a retry) keeps the column as it is.
+    next_attempt_at=func.coalesce(bindparam("retry_at", type_=UTCDateTime()),
+                                  DeliveryRow.next_attempt_at),
+    sent_at=bindparam("sent_at", type_=UTCDateTime()), message_id=bindparam("message_id")))
 
 
-def _record(session: Session, delivery_id: int, claimed_at: datetime, **values) -> bool:
-    """Record a result, fenced; False when another run has taken the row over."""
-    result = session.execute(update(DeliveryRow)
-                             .where(DeliveryRow.id == delivery_id, *_ours(claimed_at))
-                             .values(**values).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+def _result(status: str, error: str | None = None, *, retry_at: datetime | None = None,
+            sent_at: datetime | None = None, message_id: str | None = None) -> dict:
+    return {"status": status, "last_error": error, "retry_at": retry_at, "sent_at": sent_at,
+            "message_id": message_id}
+
+
+@contextmanager
+def _connection(database: Database) -> Iterator[Connection]:
+    """The run's connection for LOAD and RECORD. Each is one statement, so each commits on
+    its own (autocommit): no BEGIN and COMMIT round trips around every message.
+
+    On PostgreSQL its commits do not wait for the server's disk flush (synchronous_commit
+    off: 0.2 ms a message here, BENCHMARKS.md). That changes nothing if this process
+    crashes; if the PostgreSQL server itself crashes, the last fraction of a second of
+    results can be lost, and those rows go back to pending after STALE_CLAIM: their
+    messages are sent again, with the same Message-ID. Reset before the connection goes
+    back to the pool."""
+    with database.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(text("SET synchronous_commit = off"))
+        try:
+            yield connection
+        finally:
+            if postgres:
+                try:
+                    connection.execute(text("RESET synchronous_commit"))
+                except DBAPIError:  # the connection is broken: it is not reused
+                    connection.invalidate()
 
 
 class _Shared:
@@ -147,23 +182,26 @@ class _Shared:
     commemorations of the next 30 days, the occurrence's .ics."""
 
     def __init__(self, services: Services, now: datetime) -> None:
+        self.database = services.database
         self.site = FeedSite.from_settings(services.settings)
         self.today = now.astimezone(services.settings.tz).date()
         self.stored: dict[str, StoredCommemoration | None] = {}
         self._upcoming: list[Occurrence] | None = None
         self._calendars: dict[tuple[str, int, int], bytes] = {}
 
-    def commemoration(self, session: Session, ident: str) -> StoredCommemoration | None:
+    def commemoration(self, ident: str) -> StoredCommemoration | None:
         if ident not in self.stored:
-            row = session.get(CommemorationRow, ident)
-            self.stored[ident] = None if row is None else to_stored(row)
+            with self.database.session() as session:
+                row = session.get(CommemorationRow, ident)
+                self.stored[ident] = None if row is None else to_stored(row)
         return self.stored[ident]
 
-    def upcoming(self, session: Session, occ: Occurrence) -> list[Occurrence]:
+    def upcoming(self, occ: Occurrence) -> list[Occurrence]:
         if self._upcoming is None:
-            self._upcoming = occurrences_between(session, self.today,
-                                                 self.today + timedelta(days=30),
-                                                 include_undated=False)
+            with self.database.session() as session:
+                self._upcoming = occurrences_between(session, self.today,
+                                                     self.today + timedelta(days=30),
+                                                     include_undated=False)
         return [o for o in self._upcoming if (o.id, o.year) != (occ.id, occ.year)]
 
     def calendar(self, occ: Occurrence, stored: StoredCommemoration) -> bytes:
@@ -193,21 +231,20 @@ def dispatch(services: Services, now: datetime, *, batch: int = BATCH) -> Dispat
     report = DispatchReport()
     configured = channels.configured(services.settings)
     with ExitStack() as stack:
-        # Every channel opened once for the run (a bad CALENDAR_MAIL_URL fails here, before
-        # anything is claimed); one database connection, each step its own transaction.
+        # Every channel opened once for the run: a bad CALENDAR_MAIL_URL fails here, before
+        # anything is claimed. Connections to servers are opened at the first message.
         senders = {name: stack.enter_context(channel.open())
                    for name, channel in configured.items()}
-        session = stack.enter_context(
-            Session(bind=stack.enter_context(services.database.engine.connect())))
-        run = _Run(services, now, session, configured, senders, report)
-        with session.begin():
+        run = _Run(services, now, stack.enter_context(_connection(services.database)),
+                   configured, senders, report)
+        with services.database.session() as session:
             release_stale(session, now)
         while True:
-            with session.begin():
+            with services.database.session() as session:
                 ids = claim(session, now, batch)
             if not ids:
                 break
-            run.shared.stored.clear()
+            run.shared.stored.clear()  # commemorations are read again for each batch
             for delivery_id in ids:
                 run.deliver(delivery_id)
     return report
@@ -217,7 +254,7 @@ def dispatch(services: Services, now: datetime, *, batch: int = BATCH) -> Dispat
 class _Run:
     services: Services
     now: datetime  # also this run's claim on its rows
-    session: Session
+    connection: Connection
     channels: dict[str, channels.Channel]
     senders: dict[str, Callable[[Any], None]]
     report: DispatchReport
@@ -226,62 +263,61 @@ class _Run:
         self.shared = _Shared(self.services, self.now)
 
     def deliver(self, delivery_id: int) -> None:
-        """One claimed delivery: check that it still holds, render, send, record."""
-        session, shared = self.session, self.shared
-        with session.begin():
-            row = _load(session, delivery_id, self.now)
-            if row is None:
-                self.report.lost.append(f"delivery {delivery_id}")
-                return
-            stored = shared.commemoration(session, row.commemoration_id)
-            occ, reason = _still_due(row, stored, shared.today)
-            upcoming = shared.upcoming(session, occ) if occ is not None else []
+        """One claimed delivery: read it again, check that it still holds, render it, send
+        it, record the result."""
+        claim = {"delivery_id": delivery_id, "claim": self.now}
+        row = self.connection.execute(LOAD, claim).one_or_none()
+        if row is None:
+            self.report.lost.append(f"delivery {delivery_id}")
+            return
         label = f"{row.commemoration_id} {row.year} −{row.lead_days}d {row.channel} → {row.email}"
+        stored = self.shared.commemoration(row.commemoration_id)
+        occ, reason = _still_due(row, stored, self.shared.today)
         channel = self.channels.get(row.channel)
         subscriber = Subscriber.from_row(row)
         address = channel.address(subscriber) if channel is not None else None
         if reason is None and address is None:
             reason = f"no {row.channel} address any more"
         if reason is not None:
-            outcome, lines = {"status": SKIPPED, "last_error": reason}, self.report.skipped
+            result, lines = _result(SKIPPED, reason), self.report.skipped
         else:
             assert channel is not None and occ is not None and stored is not None
-            reminder = self._reminder(row, occ, stored, subscriber, address, upcoming)
-            outcome, lines, reason = self._send(channel, reminder, row.attempts)
-        with session.begin():
-            if not _record(session, delivery_id, self.now, **outcome):
-                lines, reason = self.report.lost, "claim taken over by another run"
+            reminder = self._reminder(row, occ, stored, subscriber, address)
+            result, lines, reason = self._send(channel, reminder, row.attempts)
+        if self.connection.execute(RECORD, {**claim, **result}).rowcount != 1:
+            lines, reason = self.report.lost, "claim taken over by another run"
         lines.append(f"{label} ({reason})" if reason else label)
 
     def _reminder(self, row, occ: Occurrence, stored: StoredCommemoration,
-                  subscriber: Subscriber, address: str, upcoming: list[Occurrence]) -> Reminder:
-        settings, site = self.services.settings, self.shared.site
+                  subscriber: Subscriber, address: str) -> Reminder:
+        settings, shared = self.services.settings, self.shared
         assert occ.date is not None
         token = make_token(settings.secret_key, UNSUBSCRIBE, subscriber.id, subscriber.email)
         return Reminder(
-            occurrence=occ, days_left=(occ.date - self.shared.today).days,
-            recipient=subscriber, address=address, event_url=site.event_url(occ.id),
-            unsubscribe_url=f"{settings.base_url}/unsubscribe/{token}", upcoming=upcoming,
-            calendar=self.shared.calendar(occ, stored),
+            occurrence=occ, days_left=(occ.date - shared.today).days, recipient=subscriber,
+            address=address, event_url=shared.site.event_url(occ.id),
+            unsubscribe_url=f"{settings.base_url}/unsubscribe/{token}",
+            upcoming=shared.upcoming(occ), calendar=shared.calendar(occ, stored),
             message_id=message_id(row.commemoration_id, row.year, row.occurrence_date,
-                                  row.lead_days, row.channel, subscriber.email, site.host),
+                                  row.lead_days, row.channel, subscriber.email,
+                                  shared.site.host),
             sent_at=self.now)
 
     def _send(self, channel: channels.Channel, reminder: Reminder, attempts: int
               ) -> tuple[dict, _Capped, str | None]:
-        """Render and send: the values to record, the report's list, the reason if any."""
+        """Render and send: the result to record, the report's list, the reason if any."""
         report = self.report
         try:
             self.senders[channel.name](channel.render(reminder))
         except TemporaryFailure as exc:
             error = str(exc)[:1000]
             if attempts >= MAX_ATTEMPTS:
-                return ({"status": FAILED, "last_error": error}, report.failed,
+                return (_result(FAILED, error), report.failed,
                         f"{error}; gave up after {attempts} tries")
-            return ({"status": PENDING, "last_error": error,
-                     "next_attempt_at": self.now + backoff(attempts)}, report.retrying, error)
+            return (_result(PENDING, error, retry_at=self.now + backoff(attempts)),
+                    report.retrying, error)
         except PermanentFailure as exc:
             error = str(exc)[:1000]
-            return {"status": FAILED, "last_error": error}, report.failed, error
-        return ({"status": SENT, "last_error": None, "sent_at": self.now,
-                 "message_id": reminder.message_id}, report.sent, None)
+            return _result(FAILED, error), report.failed, error
+        return (_result(SENT, sent_at=self.now, message_id=reminder.message_id), report.sent,
+                None)
