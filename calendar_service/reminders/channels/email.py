@@ -26,8 +26,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -83,20 +84,38 @@ def header_safe(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
-class _Verbatim(UnstructuredHeader):
-    """A header we generate (ASCII, no line breaks) written on one line as it is. The
-    email package would fold a long Message-ID onto a line of its own, and turn a long
-    List-Unsubscribe URL into encoded words, which that header may not contain (RFC 2369)."""
+class _AsIs:
+    """A header written on one line as it is given: for those this module formats itself,
+    ASCII and without line breaks. The email package's own handling, for these four:
+    - Message-ID, List-Unsubscribe: it folds a long Message-ID onto a line of its own, and
+      turns a long URL into encoded words, which List-Unsubscribe may not contain
+      (RFC 2369);
+    - From, To (formatted by `mailbox` below, with the standard library's formataddr): its
+      folding of a name with Vietnamese letters costs 1 to 2 ms per address, as much as the
+      rest of a reminder's building put together (BENCHMARKS.md)."""
+
+    max_count = 1
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict) -> None:
+        kwds["decoded"], kwds["parse_tree"] = value, None  # kept as given, not decoded
 
     def fold(self, *, policy) -> str:
         return f"{self.name}: {self}{policy.linesep}"
 
 
 _HEADERS = HeaderRegistry()
-for _name in ("message-id", "list-unsubscribe"):
-    _HEADERS.map_to_type(_name, _Verbatim)
+for _name in ("from", "to", "message-id", "list-unsubscribe"):
+    _HEADERS.map_to_type(_name, _AsIs)
 # The standard policy with CRLF line ends, as SMTP and .eml files want them.
 POLICY = email.policy.SMTP.clone(header_factory=_HEADERS)
+
+
+def mailbox(name: str | None, address: str) -> str:
+    """`Name <address>` for From and To: the name quoted or RFC 2047-encoded as needed,
+    an internationalised domain in IDNA form (raises SubscriberError for an address plain
+    SMTP cannot carry)."""
+    return formataddr((header_safe(name or ""), ascii_email(address)), charset="utf-8")
 
 
 def subject(occ: Occurrence, days_left: int) -> str:
@@ -105,19 +124,13 @@ def subject(occ: Occurrence, days_left: int) -> str:
                        f"({short_date(occ.date)})")
 
 
-def _to(name: str | None, address: str) -> Address:
-    """The recipient, an internationalised domain in IDNA form (raises SubscriberError for
-    what plain SMTP cannot carry)."""
-    return Address(header_safe(name or ""), addr_spec=ascii_email(address))
-
-
 def build_email(r: Reminder, *, sender: str) -> EmailMessage:
     """multipart/mixed = multipart/alternative (text, HTML) + the occurrence as .ics."""
     occ = r.occurrence
     msg = EmailMessage(policy=POLICY)
     msg["Subject"] = subject(occ, r.days_left)
-    msg["From"] = header_safe(sender)
-    msg["To"] = _to(r.recipient_name, r.address)
+    msg["From"] = mailbox(*parseaddr(sender))
+    msg["To"] = mailbox(r.recipient_name, r.address)
     msg["Date"] = r.sent_at
     msg["Message-ID"] = r.message_id
     msg["List-Unsubscribe"] = f"<{header_safe(r.unsubscribe_url)}>"
@@ -138,8 +151,8 @@ def build_confirmation(*, recipient: str, name: str | None, sender: str, confirm
     token = hashlib.sha256(f"{recipient}|{confirm_url}".encode()).hexdigest()[:24]
     msg = EmailMessage(policy=POLICY)
     msg["Subject"] = "[Lịch kỷ niệm] Xác nhận đăng ký nhận nhắc lịch"
-    msg["From"] = header_safe(sender)
-    msg["To"] = _to(name, recipient)
+    msg["From"] = mailbox(*parseaddr(sender))
+    msg["To"] = mailbox(name, recipient)
     msg["Date"] = sent_at
     msg["Message-ID"] = f"<confirm.{token}@{host}>"
     msg["Auto-Submitted"] = "auto-generated"
@@ -243,11 +256,8 @@ class _SMTPConnection:
     def send(self, message: EmailMessage) -> None:
         if self.client is None:
             self.client = self._open()
-        # The envelope from the headers' parsed addresses (IDNA already).
-        sender = message["From"].addresses[0].addr_spec
-        recipients = [a.addr_spec for a in message["To"].addresses]
         try:
-            self.client.send_message(message, sender, recipients)
+            self.client.send_message(message)  # the envelope from From and To
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise self._failed(code, text) from exc
