@@ -132,7 +132,7 @@ def build_email(r: Reminder, *, sender: str) -> EmailMessage:
     msg["From"] = mailbox(*parseaddr(sender))
     msg["To"] = mailbox(r.recipient_name, r.address)
     msg["Date"] = r.sent_at
-    msg["Message-ID"] = r.message_id
+    msg["Message-ID"] = header_safe(r.message_id)
     msg["List-Unsubscribe"] = f"<{header_safe(r.unsubscribe_url)}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     msg["Auto-Submitted"] = "auto-generated"
