@@ -24,7 +24,9 @@ CALENDAR_TEST_DATABASE_URL is set, in a schema created and dropped here — it m
    - end to end, `run_tick` on a fresh database (plan, claim, render, send, record);
    the ratios are taken run by run, because other work on a shared machine moves every
    figure. Also measured, without sending: the client work per message, the simple
-   client's and the service's (channels/email.py build_email);
+   client's and the service's (channels/email.py build_email), and the dispatcher's own
+   work per message, with the e-mail channel replaced by a no-op in this process
+   (claim, read again, check, record);
 3. memory: the peak RSS of a child process that runs only `run_tick`, at 2,000 and at
    --subscribers reminders (SQLite), and the tracemalloc peak of the same runs, split into
    planning and dispatch.
@@ -77,8 +79,9 @@ from calendar_service.catalogue import load_catalogue
 from calendar_service.clock import FixedClock
 from calendar_service.config import Settings, normalise_database_url
 from calendar_service.feeds.ical import FeedSite, occurrence_calendar
+from calendar_service.reminders import channels
 from calendar_service.reminders.channels import Reminder, Subscriber, configured
-from calendar_service.reminders.channels.email import build_email
+from calendar_service.reminders.channels.email import EmailChannel, build_email
 from calendar_service.reminders.models import PENDING, SENT, DeliveryRow, SubscriberRow
 from calendar_service.reminders.planner import plan
 from calendar_service.reminders.subscribers import NewSubscriber
@@ -570,6 +573,39 @@ def deliver(url: str, sink: Sink, count: int) -> tuple[float, float, int]:
     return total, dispatched[0], bytes_after - bytes_before
 
 
+class _NoOpEmail(EmailChannel):
+    """The e-mail channel rendering and sending nothing: what remains of a dispatch is the
+    dispatcher's own work."""
+
+    def render(self, reminder: Reminder) -> None:
+        return None
+
+    @contextmanager
+    def open(self) -> Iterator[Callable[[None], None]]:
+        yield lambda message: None
+
+
+def dispatcher_own_work(fresh: Fresh, count: int) -> float:
+    """ms per message of dispatch with the no-op e-mail channel (in this process only)."""
+    original = channels.CHANNELS
+    channels.CHANNELS = tuple(_NoOpEmail if c is EmailChannel else c for c in original)
+    dispatched: list[float] = []
+    try:
+        with fresh(count, True) as url:
+            services = make_services(url, "file:///nonexistent")
+            try:
+                with dispatch_timer(dispatched):
+                    report = run_tick(services, AS_OF)
+            finally:
+                services.database.dispose()
+    finally:
+        channels.CHANNELS = original
+    assert report.dispatch is not None
+    if report.dispatch.sent.total != count:
+        raise SystemExit(f"no-op dispatch: {report.dispatch.sent.total} sent, expected {count}")
+    return dispatched[0] / count * 1000
+
+
 def bench_delivery(backend: str, fresh: Fresh, sink: Sink, client: SimpleClient, count: int,
                    repeat: int, naive_count: int) -> list[Figure]:
     """Each run: the naive floor, the reused-connection bound, then run_tick on a fresh
@@ -582,6 +618,7 @@ def bench_delivery(backend: str, fresh: Fresh, sink: Sink, client: SimpleClient,
             total, dispatched, size = deliver(url, sink, count)
         totals.append(total)
         dispatches.append(dispatched)
+    own = dispatcher_own_work(fresh, count)
     rates = [count / t for t in totals]
     to_naive = [rate / f for rate, f in zip(rates, naive)]
     bound = [r / f for r, f in zip(reused, naive)]
@@ -597,6 +634,8 @@ def bench_delivery(backend: str, fresh: Fresh, sink: Sink, client: SimpleClient,
                f"plan + commit {total - dispatched:.2f} s, dispatch {dispatched:.2f} s; "
                f"{size / count / 1024:.1f} KiB per message on the wire"),
         Figure(f"{backend}: end-to-end throughput", rates, "msg/s"),
+        Figure(f"{backend}: the dispatcher's own work, no-op e-mail channel", [own], "ms",
+               note="per message: claim, read again, check, record"),
         Figure(f"{backend}: end to end / naive floor", to_naive, "x",
                f">= {NAIVE_RATIO_TARGET:g}x", statistics.median(to_naive) >= NAIVE_RATIO_TARGET),
     ]
