@@ -11,31 +11,34 @@ CALENDAR_TEST_DATABASE_URL is set, in a schema created and dropped here — it m
    occurrence, as it would in production: a plan at 2024-04-23 08:00 (the 14-day reminder,
    plus the 60- and 30-day ones recorded as skipped catch-up) whose pending rows are then
    marked sent; none of that is timed. Also timed: the same day planned on a database with
-   no history (40,000 rows: 10,000 pending plus 30,000 skipped catch-up), and a second tick
-   the same day (nothing new);
-2. end to end, `run_tick` at that moment (plan, render, claim, send, record) to a counting
-   aiosmtpd sink running in another process (bench/smtp_sink_server.py), in messages/s;
-   and once with a no-op transport swapped in (in this process only), which leaves the
-   service's own work per message (the sender thread overlaps most of it with the SMTP
-   conversation); for the reused floor and the end-to-end runs, the CPU per message used
-   by this process, the sink and the PostgreSQL server's processes (Linux /proc): on a
-   2-core machine, what competes with the sink for a core;
-3. on the same sink, right before each end-to-end run, two floors: a bare smtplib loop
-   sending prebuilt copies of one real reminder (rendered once by the service, only the To
-   header differing) over ONE reused connection, and a naive loop opening a new connection
-   per message (--naive messages); the ratios are taken run by run;
-4. memory: the peak RSS of a child process that runs only the end-to-end delivery, at 2,000
-   and at --subscribers reminders (SQLite), and the tracemalloc peak of the same runs, split
-   into planning and dispatch.
+   no history (10,000 pending plus 30,000 skipped catch-up rows), and a second tick the same
+   day (nothing new);
+2. delivery, to a counting aiosmtpd sink in another process (bench/smtp_sink_server.py).
+   Each run, back to back on the same sink:
+   - the naive floor: what a simple mail-merge client does, with no database — for each
+     recipient render the two templates (templates/email/), build an EmailMessage with the
+     same headers, parts and .ics attachment as the service's, and send it with smtplib over
+     a NEW connection (connect, EHLO, MAIL, RCPT, DATA, QUIT); --naive messages;
+   - the simple client over ONE reused connection (no target): what reusing the
+     connection alone gives;
+   - end to end, `run_tick` on a fresh database (plan, claim, render, send, record);
+   the ratios are taken run by run, because other work on a shared machine moves every
+   figure. Also measured, without sending: the client work per message, the simple
+   client's and the service's (channels/email.py build_email), and the dispatcher's own
+   work per message, with the e-mail channel replaced by a no-op in this process
+   (claim, read again, check, record);
+3. memory: the peak RSS of a child process that runs only `run_tick`, at 2,000 and at
+   --subscribers reminders (SQLite), and the tracemalloc peak of the same runs, split into
+   planning and dispatch.
 
-Targets (issue 4): planning < 2 s; end-to-end throughput >= 0.7x the reused-connection floor
-and >= 1.3x the naive one; memory flat in the number of reminders (streamed).
+Targets (issue 4): planning < 2 s; end to end >= 1.3x the naive floor; --subscribers
+reminders delivered within 60 s; memory flat in the number of reminders.
 
 Run from the repository root:
 
     .venv/bin/python bench/reminders.py [--subscribers 10000] [--repeat 3] [--delivery-repeat 1]
     CALENDAR_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/reminders.py
-    .venv/bin/python bench/reminders.py --profile      # + cProfile of the end-to-end path
+    .venv/bin/python bench/reminders.py --profile      # + a cProfile of one run_tick (SQLite)
 """
 
 from __future__ import annotations
@@ -43,12 +46,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import io
 import json
 import os
 import pstats
 import random
-import re
 import resource
 import shutil
 import smtplib
@@ -61,36 +62,52 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import insert, text, update
 
-import calendar_service.reminders.dispatch as dispatch_module
 import calendar_service.reminders.tick as tick_module
 from calendar_service.app_context import Services
 from calendar_service.catalogue import load_catalogue
 from calendar_service.clock import FixedClock
 from calendar_service.config import Settings, normalise_database_url
+from calendar_service.feeds.ical import FeedSite, occurrence_calendar
+from calendar_service.reminders import channels
+from calendar_service.reminders.channels import Reminder, Subscriber, configured
+from calendar_service.reminders.channels.email import EmailChannel, build_email
 from calendar_service.reminders.models import PENDING, SENT, DeliveryRow, SubscriberRow
 from calendar_service.reminders.planner import plan
 from calendar_service.reminders.subscribers import NewSubscriber
 from calendar_service.reminders.tick import run_tick
-from calendar_service.store import Database, sync_catalogue, upgrade
+from calendar_service.reminders.tokens import make_token
+from calendar_service.store import Database, occurrences_between, sync_catalogue, upgrade
+from calendar_service.store.models import CommemorationRow
+from calendar_service.store.queries import to_stored
+from calendar_service.vietnamese import long_date, short_date
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_2024 = ROOT / "events" / "2024.toml"
+TEMPLATES = ROOT / "templates"
 SINK_SCRIPT = Path(__file__).resolve().with_name("smtp_sink_server.py")
 PG_ENV = "CALENDAR_TEST_DATABASE_URL"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SEED = 20240430
 MAIL_FROM = "lich-ky-niem@bench.invalid"
+SECRET = "bench-secret"
+BASE_URL = "http://127.0.0.1:5000"  # the settings' default
 
 PLAN_TARGET_S = 2.0
-REUSED_RATIO_TARGET = 0.7
 NAIVE_RATIO_TARGET = 1.3
+DELIVERY_TARGET_S = 60.0
 MEMORY_SMALL = 2_000
+MEMORY_FLAT_RATIO = 1.5  # proportional growth would be count / MEMORY_SMALL (5x at 10,000)
 
 
 def at(day: str, hour: int = 8, minute: int = 0) -> datetime:
@@ -206,61 +223,6 @@ class Sink:
                 self.process.wait(timeout=10)
 
 
-# --- CPU per process (Linux /proc) ---------------------------------------------------------
-
-
-CLOCK_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _cpu_seconds(pid: int | str) -> float:
-    """user + system CPU of a process so far (0 when it is gone or /proc is missing)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
-
-
-def _postgres_pids() -> list[str]:
-    pids = []
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if comm.read_text().startswith("postgres"):
-                pids.append(comm.parent.name)
-        except OSError:
-            pass
-    return pids
-
-
-class CPU:
-    """CPU seconds used during a block by this process, the sink and the PostgreSQL
-    server's processes (on this host): where a message's time goes on a 2-core machine."""
-
-    def __init__(self, sink: Sink) -> None:
-        self.sink = sink
-
-    def snapshot(self) -> dict[str, float]:
-        return {"this process": _cpu_seconds(os.getpid()),
-                "sink": _cpu_seconds(self.sink.process.pid),
-                "PostgreSQL": sum(_cpu_seconds(pid) for pid in _postgres_pids())}
-
-    @contextmanager
-    def measure(self, into: dict[str, list[float]], count: int) -> Iterator[None]:
-        """Appends ms per message for each process group to `into`."""
-        before = self.snapshot()
-        yield
-        after = self.snapshot()
-        for name, seconds in after.items():
-            into.setdefault(name, []).append((seconds - before[name]) / count * 1000)
-
-
-def cpu_note(into: dict[str, list[float]]) -> str:
-    return "CPU per message: " + ", ".join(
-        f"{name} {statistics.median(ms):.2f} ms" for name, ms in into.items()
-        if statistics.median(ms) >= 0.005)
-
-
 # --- Databases -------------------------------------------------------------------------------
 
 
@@ -284,6 +246,29 @@ def subscriber_rows(count: int) -> list[dict]:
     return rows
 
 
+def make_settings(database_url: str, mail_url: str) -> Settings:
+    return Settings.from_env({
+        "CALENDAR_DATABASE_URL": database_url,
+        "CALENDAR_EVENTS": str(EVENTS_2024),
+        "CALENDAR_MAIL_URL": mail_url,
+        "CALENDAR_MAIL_FROM": MAIL_FROM,
+        "CALENDAR_SECRET_KEY": SECRET,
+        "CALENDAR_BASE_URL": BASE_URL,
+        "CALENDAR_ENV": "test",
+    }, env_file=None)
+
+
+def make_services(database_url: str, mail_url: str) -> Services:
+    return Services(make_settings(database_url, mail_url), clock=FixedClock(AS_OF))
+
+
+def plan_day(services: Services, as_of: datetime):
+    """One planning transaction, as run_tick does it (commit included)."""
+    s = services.settings
+    with services.database.session() as session:
+        return plan(session, as_of, s.reminder_time, s.tz, list(configured(s).values()))
+
+
 def populate(db: Database, count: int, history: bool) -> None:
     """Catalogue, subscribers and (with history) the reminders sent before the measured day."""
     upgrade(db.engine)
@@ -292,11 +277,11 @@ def populate(db: Database, count: int, history: bool) -> None:
     with db.session() as session:
         session.execute(insert(SubscriberRow), subscriber_rows(count))
     if history:
-        settings_time, tz = Settings.from_env({}, env_file=None).reminder_time, TZ
+        services = Services(make_settings(db.url, "file:///nonexistent"), _database=db)
+        report = plan_day(services, HISTORY_AT)
+        if report.planned != count:
+            raise SystemExit(f"history plan: {report.planned} pending, expected {count}")
         with db.session() as session:
-            report = plan(session, HISTORY_AT, settings_time, tz)
-            if report.planned != count:
-                raise SystemExit(f"history plan: {report.planned} pending, expected {count}")
             session.execute(update(DeliveryRow).where(DeliveryRow.status == PENDING).values(
                 status=SENT, sent_at=HISTORY_AT, claimed_at=HISTORY_AT, attempts=1)
                 .execution_options(synchronize_session=False))
@@ -372,18 +357,6 @@ def postgres_backend(url: str) -> Fresh:
     return fresh
 
 
-def make_services(database_url: str, mail_url: str) -> Services:
-    settings = Settings.from_env({
-        "CALENDAR_DATABASE_URL": database_url,
-        "CALENDAR_EVENTS": str(EVENTS_2024),
-        "CALENDAR_MAIL_URL": mail_url,
-        "CALENDAR_MAIL_FROM": MAIL_FROM,
-        "CALENDAR_SECRET_KEY": "bench-secret",
-        "CALENDAR_ENV": "test",
-    }, env_file=None)
-    return Services(settings, clock=FixedClock(AS_OF))
-
-
 # --- 1. Planning -----------------------------------------------------------------------------
 
 
@@ -393,18 +366,15 @@ def bench_planning(backend: str, fresh: Fresh, count: int, repeat: int) -> list[
     for _ in range(repeat):
         with fresh(count, True) as url:
             services = make_services(url, "file:///nonexistent")
-            s = services.settings
             try:
                 start = time.perf_counter()
-                with services.database.session() as session:  # commit included, as run_tick
-                    report = plan(session, AS_OF, s.reminder_time, s.tz)
+                report = plan_day(services, AS_OF)
                 day.append(time.perf_counter() - start)
                 if report.planned != count or report.skipped != 0:
                     raise SystemExit(f"{backend}: day plan made {report.planned} pending and "
                                      f"{report.skipped} skipped, expected {count} and 0")
                 start = time.perf_counter()
-                with services.database.session() as session:
-                    again = plan(session, AS_OF, s.reminder_time, s.tz)
+                again = plan_day(services, AS_OF)
                 second.append(time.perf_counter() - start)
                 if again.planned or again.skipped:
                     raise SystemExit(f"{backend}: second tick planned {again}")
@@ -412,11 +382,9 @@ def bench_planning(backend: str, fresh: Fresh, count: int, repeat: int) -> list[
                 services.database.dispose()
         with fresh(count, False) as url:
             services = make_services(url, "file:///nonexistent")
-            s = services.settings
             try:
                 start = time.perf_counter()
-                with services.database.session() as session:
-                    report = plan(session, AS_OF, s.reminder_time, s.tz)
+                report = plan_day(services, AS_OF)
                 catch_up.append(time.perf_counter() - start)
                 notes["catch_up"] = (f"{report.planned:,} pending + {report.skipped:,} skipped "
                                      "rows")
@@ -433,20 +401,136 @@ def bench_planning(backend: str, fresh: Fresh, count: int, repeat: int) -> list[
     ]
 
 
-# --- 2. End to end ---------------------------------------------------------------------------
+# --- 2. Delivery: the floors -----------------------------------------------------------------
 
 
-def how_many(items) -> int:
-    """A DispatchReport field's count: a plain list, or a capped sample that counts all
-    (`.count`, an int, shadows list.count there)."""
-    count = getattr(items, "count", None)
-    return count if isinstance(count, int) else len(items)
+class _Verbatim(UnstructuredHeader):
+    """List-Unsubscribe as it is: a long URL must not become an encoded word (RFC 2369);
+    the service registers the same header class."""
+
+    def fold(self, *, policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _Verbatim)
+POLICY = SMTP.clone(header_factory=_HEADERS)
+
+
+class SimpleClient:
+    """A simple mail-merge client, the floor's: the same templates, headers, parts and
+    .ics attachment as the service's reminder, built with EmailMessage for each recipient
+    and sent with smtplib; no database, no claims, nothing recorded.
+
+    It builds them the plain way: From and To through headerregistry.Address, which the
+    service avoids (it formats them with email.utils.formataddr: with a Vietnamese name,
+    the email package's folding of an address costs 1 to 2 ms, see channels/email.py). Its
+    List-Unsubscribe is kept on one line like the service's: that one is a matter of
+    correctness (RFC 2369), not speed."""
+
+    def __init__(self, url: str) -> None:
+        env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                          autoescape=select_autoescape(["html"]),
+                          trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        env.filters.update(short_date=short_date, long_date=long_date)
+        self.text = env.get_template("email/reminder.txt")
+        self.html = env.get_template("email/reminder.html")
+        services = make_services(url, "file:///nonexistent")
+        today = AS_OF.date()
+        try:
+            with services.database.session() as session:
+                upcoming = occurrences_between(session, today, today + timedelta(days=30),
+                                               include_undated=False)
+                self.occ = next(o for o in upcoming if o.id == "dien-bien-phu")
+                stored = to_stored(session.get(CommemorationRow, self.occ.id))
+        finally:
+            services.database.dispose()
+        site = FeedSite.from_settings(services.settings)
+        self.upcoming = [o for o in upcoming if o.id != self.occ.id]
+        self.ics = occurrence_calendar(self.occ, stored, site)  # the same for everyone
+        self.event_url = site.event_url(self.occ.id)
+        assert self.occ.date is not None
+        self.days_left = (self.occ.date - today).days
+        self.subject = (f"[Lịch kỷ niệm] Còn {self.days_left} ngày: {self.occ.title} "
+                        f"({short_date(self.occ.date)})")
+        self.recipients = [(i + 1, row["email"], row["name"])
+                           for i, row in enumerate(subscriber_rows(MEMORY_SMALL))]
+
+    def message(self, n: int) -> EmailMessage:
+        ident, email, name = self.recipients[n % len(self.recipients)]
+        token = make_token(SECRET, "unsubscribe", ident, email)
+        r = SimpleNamespace(recipient_email=email, recipient_name=name, upcoming=self.upcoming,
+                            event_url=self.event_url,
+                            unsubscribe_url=f"{BASE_URL}/unsubscribe/{token}")
+        context = {"r": r, "occ": self.occ, "c": self.occ.commemoration,
+                   "countdown": f"Còn {self.days_left} ngày"}
+        msg = EmailMessage(policy=POLICY)
+        msg["Subject"] = self.subject
+        msg["From"] = MAIL_FROM
+        msg["To"] = Address(name or "", addr_spec=email)
+        msg["Date"] = AS_OF
+        msg["Message-ID"] = f"<floor.{n}@bench.invalid>"
+        msg["List-Unsubscribe"] = f"<{r.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(self.text.render(context), cte="base64")
+        msg.add_alternative(self.html.render(context), subtype="html", cte="base64")
+        msg.add_attachment(self.ics, maintype="text", subtype="calendar",
+                           filename=f"{self.occ.id}-{self.occ.year}.ics",
+                           params={"charset": "utf-8"})
+        return msg
+
+
+def floor(sink: Sink, client: SimpleClient, count: int, *, reuse: bool) -> float:
+    """msg/s: build and send `count` messages, over one connection or one per message."""
+    before, _ = sink.count()
+    start = time.perf_counter()
+    if reuse:
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
+            for n in range(count):
+                smtp.send_message(client.message(n))
+    else:
+        for n in range(count):
+            message = client.message(n)
+            with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:  # connect, EHLO
+                smtp.send_message(message)  # ... and QUIT on leaving
+    elapsed = time.perf_counter() - start
+    if sink.count()[0] - before != count:
+        raise SystemExit("floor: the sink did not receive every message")
+    return count / elapsed
+
+
+def build_only(build: Callable[[int], EmailMessage], count: int) -> float:
+    """ms per message of the client work alone: render, build, serialise (no sending)."""
+    start = time.perf_counter()
+    for n in range(count):
+        build(n).as_bytes()
+    return (time.perf_counter() - start) / count * 1000
+
+
+def service_message(client: SimpleClient) -> Callable[[int], EmailMessage]:
+    """The same messages built by the service's e-mail channel (no database)."""
+    def build(n: int) -> EmailMessage:
+        ident, email, name = client.recipients[n % len(client.recipients)]
+        token = make_token(SECRET, "unsubscribe", ident, email)
+        reminder = Reminder(
+            occurrence=client.occ, days_left=client.days_left,
+            recipient=Subscriber(ident, email, name, None, True), address=email,
+            event_url=client.event_url, unsubscribe_url=f"{BASE_URL}/unsubscribe/{token}",
+            upcoming=client.upcoming, calendar=client.ics, message_id=f"<bench.{n}@invalid>",
+            sent_at=AS_OF)
+        return build_email(reminder, sender=MAIL_FROM)
+
+    return build
+
+
+# --- 2. Delivery: end to end -----------------------------------------------------------------
 
 
 @contextmanager
 def dispatch_timer(into: list[float]) -> Iterator[None]:
     """Time the dispatch part of run_tick by wrapping the name tick.py calls (the library
-    is not changed); planning + its commit is the rest of run_tick's time."""
+    is not changed); planning and its commit are the rest of run_tick's time."""
     original = tick_module.dispatch
 
     def timed(*args, **kwargs):
@@ -463,193 +547,101 @@ def dispatch_timer(into: list[float]) -> Iterator[None]:
         tick_module.dispatch = original
 
 
-class _NullSender:
-    def send(self, message, meanwhile=None) -> None:
-        if meanwhile is not None:  # the previous result is recorded here, as by SMTP
-            meanwhile()
-
-
-class _NullTransport:
-    @contextmanager
-    def connect(self) -> Iterator[_NullSender]:
-        yield _NullSender()
-
-
-@contextmanager
-def null_transport() -> Iterator[bool]:
-    """Make dispatch's transport a no-op, in this process only, by replacing the name
-    dispatch.py looks it up by (the library is not changed): what remains of a dispatch is
-    its own work per message, rendering, claiming and recording. Yields False when the
-    library no longer has that name (the figure is then skipped)."""
-    original = getattr(dispatch_module, "transport_from_url", None)
-    if original is None:
-        yield False
-        return
-    dispatch_module.transport_from_url = lambda url: _NullTransport()
-    try:
-        yield True
-    finally:
-        dispatch_module.transport_from_url = original
-
-
-def dispatch_cpu(url: str, count: int, batch: int | None) -> float | None:
-    """Seconds of dispatch with a no-op transport, or None when it cannot be measured."""
-    services = make_services(url, "smtp://127.0.0.1:9")  # never connected to
-    dispatched: list[float] = []
-    kwargs = {} if batch is None else {"batch": batch}
-    try:
-        with null_transport() as patched, dispatch_timer(dispatched):
-            if not patched:
-                return None
-            report = run_tick(services, AS_OF, **kwargs)
-    finally:
-        services.database.dispose()
-    if report.dispatch is None or how_many(report.dispatch.sent) != count or not dispatched:
-        return None
-    return dispatched[0]
-
-
-def deliver(url: str, sink: Sink, count: int, batch: int | None,
-            cpu: dict[str, list[float]]) -> tuple[float, float, int]:
-    """One run_tick on a fresh database; returns (total s, dispatch s, bytes received) and
-    appends the CPU each process used per message to `cpu`."""
+def deliver(url: str, sink: Sink, count: int) -> tuple[float, float, int]:
+    """One run_tick on a fresh database: (total s, dispatch s, bytes the sink received)."""
     services = make_services(url, sink.url)
     try:
         with services.database.session() as session:  # connect before the clock starts
             session.execute(text("SELECT 1"))
         before, bytes_before = sink.count()
         dispatched: list[float] = []
-        kwargs = {} if batch is None else {"batch": batch}
-        with dispatch_timer(dispatched), CPU(sink).measure(cpu, count):
+        with dispatch_timer(dispatched):
             start = time.perf_counter()
-            report = run_tick(services, AS_OF, **kwargs)
+            report = run_tick(services, AS_OF)
             total = time.perf_counter() - start
         after, bytes_after = sink.count()
     finally:
         services.database.dispose()
     d = report.dispatch
     assert d is not None
-    counts = {name: how_many(getattr(d, name)) for name in ("sent", "failed", "retrying",
-                                                             "skipped")}
+    counts = {name: getattr(d, name).total
+              for name in ("sent", "failed", "retrying", "skipped")}
     if report.plan.planned != count or counts["sent"] != count or after - before != count \
             or counts["failed"] or counts["retrying"] or counts["skipped"]:
         raise SystemExit(f"end to end: planned {report.plan.planned}, sink received "
                          f"{after - before}, report {counts}; expected {count} sent")
-    return total, (dispatched[0] if dispatched else float("nan")), bytes_after - bytes_before
+    return total, dispatched[0], bytes_after - bytes_before
 
 
-def bench_delivery(backend: str, fresh: Fresh, sink: Sink, count: int, repeat: int,
-                   batch: int | None, reused_msgs: list[tuple[str, bytes]],
-                   naive_msgs: list[tuple[str, bytes]]) -> list[Figure]:
-    """Each run: the two floors, then run_tick on a fresh database, back to back on the same
-    sink, so each ratio compares figures taken within the same minute (other work on a
-    shared machine moves all of them); the ratios reported are medians of per-run ratios."""
-    reused, naive, totals, dispatches, size = [], [], [], [], 0
-    floor_cpu: dict[str, list[float]] = {}
-    e2e_cpu: dict[str, list[float]] = {}
-    for _ in range(repeat):
-        with CPU(sink).measure(floor_cpu, len(reused_msgs)):
-            reused.append(floor_reused(sink, reused_msgs))
-        naive.append(floor_naive(sink, naive_msgs))
+class _NoOpEmail(EmailChannel):
+    """The e-mail channel rendering and sending nothing: what remains of a dispatch is the
+    dispatcher's own work."""
+
+    def render(self, reminder: Reminder) -> None:
+        return None
+
+    @contextmanager
+    def open(self) -> Iterator[Callable[[None], None]]:
+        yield lambda message: None
+
+
+def dispatcher_own_work(fresh: Fresh, count: int) -> float:
+    """ms per message of dispatch with the no-op e-mail channel (in this process only)."""
+    original = channels.CHANNELS
+    channels.CHANNELS = tuple(_NoOpEmail if c is EmailChannel else c for c in original)
+    dispatched: list[float] = []
+    try:
         with fresh(count, True) as url:
-            total, dispatched, size = deliver(url, sink, count, batch, e2e_cpu)
+            services = make_services(url, "file:///nonexistent")
+            try:
+                with dispatch_timer(dispatched):
+                    report = run_tick(services, AS_OF)
+            finally:
+                services.database.dispose()
+    finally:
+        channels.CHANNELS = original
+    assert report.dispatch is not None
+    if report.dispatch.sent.total != count:
+        raise SystemExit(f"no-op dispatch: {report.dispatch.sent.total} sent, expected {count}")
+    return dispatched[0] / count * 1000
+
+
+def bench_delivery(backend: str, fresh: Fresh, sink: Sink, client: SimpleClient, count: int,
+                   repeat: int, naive_count: int) -> list[Figure]:
+    """Each run: the naive floor, the reused-connection bound, then run_tick on a fresh
+    database, back to back; the ratios reported are medians of per-run ratios."""
+    naive, reused, totals, dispatches, size = [], [], [], [], 0
+    for _ in range(repeat):
+        naive.append(floor(sink, client, naive_count, reuse=False))
+        reused.append(floor(sink, client, naive_count, reuse=True))
+        with fresh(count, True) as url:
+            total, dispatched, size = deliver(url, sink, count)
         totals.append(total)
         dispatches.append(dispatched)
-    with fresh(count, True) as url:
-        cpu = dispatch_cpu(url, count, batch)
+    own = dispatcher_own_work(fresh, count)
     rates = [count / t for t in totals]
+    to_naive = [rate / f for rate, f in zip(rates, naive)]
+    bound = [r / f for r, f in zip(reused, naive)]
     total, dispatched = statistics.median(totals), statistics.median(dispatches)
-    to_reused = [rate / floor for rate, floor in zip(rates, reused)]
-    to_naive = [rate / floor for rate, floor in zip(rates, naive)]
     return [
-        Figure(f"{backend} run: floor, smtplib, one reused connection "
-               f"({len(reused_msgs):,} messages)", reused, "msg/s",
-               note=f"prebuilt bytes, no rendering, no database; {cpu_note(floor_cpu)}"),
-        Figure(f"{backend} run: floor, smtplib, new connection per message "
-               f"({len(naive_msgs):,})", naive, "msg/s",
-               note="connect + EHLO + send + QUIT each"),
+        Figure(f"{backend} run: naive floor, new connection per message ({naive_count:,})",
+               naive, "msg/s", note="render + EmailMessage + smtplib connect/EHLO/send/QUIT"),
+        Figure(f"{backend} run: simple client, one reused connection ({naive_count:,})",
+               reused, "msg/s", note=f"no database; {statistics.median(bound):.2f}x the "
+                                     "naive floor: what reusing the connection alone gives"),
         Figure(f"{backend}: end to end, run_tick ({count:,} reminders)", totals, "s",
-               note=f"plan + commit {total - dispatched:.2f} s, dispatch {dispatched:.2f} s; "
-                    f"{cpu_note(e2e_cpu)}"),
-        Figure(f"{backend}: end-to-end throughput", rates, "msg/s",
-               note=f"{size / count / 1024:.1f} KiB per message on the wire"),
-        Figure(f"{backend}: dispatch-only throughput", [count / d for d in dispatches],
-               "msg/s", note="render, claim, send, record"),
-        *([] if cpu is None else [Figure(
-            f"{backend}: dispatch with a no-op transport", [cpu / count * 1000], "ms",
-            note=f"per message: the service's own work (render, claim, record), vs "
-                 f"{1000 / statistics.median(reused):.2f} ms per message for the reused "
-                 "floor")]),
-        Figure(f"{backend}: end to end / reused floor", to_reused, "x",
-               f">= {REUSED_RATIO_TARGET:g}x",
-               statistics.median(to_reused) >= REUSED_RATIO_TARGET),
+               f"<= {DELIVERY_TARGET_S:g} s", total <= DELIVERY_TARGET_S,
+               f"plan + commit {total - dispatched:.2f} s, dispatch {dispatched:.2f} s; "
+               f"{size / count / 1024:.1f} KiB per message on the wire"),
+        Figure(f"{backend}: end-to-end throughput", rates, "msg/s"),
+        Figure(f"{backend}: the dispatcher's own work, no-op e-mail channel", [own], "ms",
+               note="per message: claim, read again, check, record"),
         Figure(f"{backend}: end to end / naive floor", to_naive, "x",
                f">= {NAIVE_RATIO_TARGET:g}x", statistics.median(to_naive) >= NAIVE_RATIO_TARGET),
     ]
 
 
-# --- 3. Floors -------------------------------------------------------------------------------
-
-
-def real_reminder(workdir: Path) -> bytes:
-    """One reminder exactly as the service renders it for this day (CRLF line ends, as
-    smtplib's send_message puts it on the wire), written by the file transport."""
-    outbox = workdir / "outbox"
-    path = workdir / "one-reminder.db"
-    db = Database(f"sqlite:///{path}")
-    try:
-        populate(db, 1, True)
-    finally:
-        db.dispose()
-    services = make_services(f"sqlite:///{path}", f"file://{outbox}")
-    try:
-        report = run_tick(services, AS_OF)
-    finally:
-        services.database.dispose()
-    files = sorted(outbox.glob("*.eml"))
-    if report.dispatch is None or how_many(report.dispatch.sent) != 1 or len(files) != 1:
-        raise SystemExit("could not render the reference reminder")
-    data = files[0].read_bytes()
-    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-TO_LINE = re.compile(rb"^To: [^\r\n]*\r\n", re.MULTILINE)
-
-
-def prebuilt(message: bytes, count: int) -> list[tuple[str, bytes]]:
-    head, tail = TO_LINE.split(message, maxsplit=1)
-    out = []
-    for i in range(count):
-        address = f"bien-tap-{i:05d}@don-vi-{i % 97:02d}.quangnam.gov.vn"
-        out.append((address, b"".join((head, f"To: {address}\r\n".encode(), tail))))
-    return out
-
-
-def floor_reused(sink: Sink, messages: list[tuple[str, bytes]]) -> float:
-    before, _ = sink.count()
-    start = time.perf_counter()
-    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as client:
-        for address, data in messages:
-            client.sendmail(MAIL_FROM, [address], data)
-    elapsed = time.perf_counter() - start
-    if sink.count()[0] - before != len(messages):
-        raise SystemExit("reused-connection floor: the sink did not receive every message")
-    return len(messages) / elapsed
-
-
-def floor_naive(sink: Sink, messages: list[tuple[str, bytes]]) -> float:
-    before, _ = sink.count()
-    start = time.perf_counter()
-    for address, data in messages:
-        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as client:  # connect, EHLO
-            client.sendmail(MAIL_FROM, [address], data)  # ... and QUIT on exit
-    elapsed = time.perf_counter() - start
-    if sink.count()[0] - before != len(messages):
-        raise SystemExit("naive floor: the sink did not receive every message")
-    return len(messages) / elapsed
-
-
-# --- 4. Memory, in child processes -----------------------------------------------------------
+# --- 3. Memory, in child processes -----------------------------------------------------------
 
 
 def _vm(field: str) -> int:
@@ -705,7 +697,7 @@ def memory_child(url: str, mail_url: str, count: int, trace: bool) -> dict:
         result["peak_rss_kib"] = _vm("VmHWM")
         result["ru_maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert report.dispatch is not None
-    result["sent"] = how_many(report.dispatch.sent)
+    result["sent"] = report.dispatch.sent.total
     services.database.dispose()
     return result
 
@@ -722,9 +714,6 @@ def run_memory_child(url: str, sink: Sink, count: int, trace: bool) -> dict:
     if result["sent"] != count:
         raise SystemExit(f"memory child sent {result['sent']}, expected {count}")
     return result
-
-
-MEMORY_FLAT_RATIO = 1.5  # proportional growth would be count / MEMORY_SMALL (5x at 10,000)
 
 
 def bench_memory(fresh: Fresh, sink: Sink, count: int) -> list[Figure]:
@@ -758,7 +747,6 @@ def bench_memory(fresh: Fresh, sink: Sink, count: int) -> list[Figure]:
                  f"dispatch {t['dispatch_peak_bytes'] / mib / mib:.1f} MiB"))
     if len(sizes) == 2:
         small, large = sizes
-        proportional = large / small
         dispatch_only = {n: traced[n]["dispatch_peak_bytes"] / mib / mib for n in sizes}
         ratio = dispatch_only[large] / max(dispatch_only[small], 0.1)
         figures.append(Figure(
@@ -772,7 +760,7 @@ def bench_memory(fresh: Fresh, sink: Sink, count: int) -> list[Figure]:
             figures.append(Figure(
                 f"SQLite: {name}, {large:,} / {small:,}", [ratio], "x",
                 f"flat (<= {MEMORY_FLAT_RATIO:g}x)", ratio <= MEMORY_FLAT_RATIO,
-                f"proportional would be {proportional:.1f}x; {per:.2f} KiB per extra "
+                f"proportional would be {large / small:.1f}x; {per:.2f} KiB per extra "
                 "reminder"))
     return figures
 
@@ -780,64 +768,16 @@ def bench_memory(fresh: Fresh, sink: Sink, count: int) -> list[Figure]:
 # --- Profile ---------------------------------------------------------------------------------
 
 
-# (label, function name, a part of its file name, cumulative or own time), matched against
-# the profile by name, so the summary survives the library's refactorings (a function that
-# is gone prints as 0).
-PROFILE_GROUPS = (
-    ("plan()", "plan", "reminders/planner.py", "cum"),
-    ("dispatch()", "dispatch", "reminders/dispatch.py", "cum"),
-    ("  SMTP conversation (transport send)", "send", "reminders/transport.py", "cum"),
-    ("    socket recv (waiting for the 4 replies)",
-     "<method 'recv_into' of '_socket.socket' objects>", "~", "own"),
-    ("    socket sendall", "<method 'sendall' of '_socket.socket' objects>", "~", "own"),
-    ("    smtplib quoteaddr (envelope parsing)", "quoteaddr", "smtplib.py", "cum"),
-    ("  build_email", "build_email", "reminders/messages.py", "cum"),
-    ("    email.header Header.encode (Subject)", "encode", "email/header.py", "cum"),
-    ("    Jinja render (text + HTML)", "render", "jinja2/environment.py", "cum"),
-    ("  make_token (itsdangerous)", "make_token", "reminders/tokens.py", "cum"),
-    ("  Database.session() opened", "session", "store/db.py", "cum"),
-    ("  SQLAlchemy Connection.execute (all SQL)", "execute", "sqlalchemy/engine/base.py", "cum"),
-    ("  SQLAlchemy update().values() built", "values", "sqlalchemy/sql/dml.py", "cum"),
-    ("  sqlite3 commit", "<method 'commit' of 'sqlite3.Connection' objects>", "~", "own"),
-    ("  psycopg commit", "commit", "psycopg/connection.py", "cum"),
-    ("  pool_pre_ping (a round trip per checkout)", "_do_ping_w_event", "engine/default.py",
-     "cum"),
-)
-
-
-def profile_summary(stats: pstats.Stats) -> list[tuple[str, float]]:
-    table = stats.stats  # type: ignore[attr-defined]
-    out = []
-    for label, name, where, kind in PROFILE_GROUPS:
-        seconds = sum((ct if kind == "cum" else tt)
-                      for (path, _line, func), (_cc, _nc, tt, ct, _callers) in table.items()
-                      if func == name and where in path)
-        out.append((label, seconds))
-    return out
-
-
-def profile_end_to_end(backend: str, fresh: Fresh, sink: Sink, count: int) -> None:
+def profile_run_tick(fresh: Fresh, sink: Sink, count: int) -> None:
     with fresh(count, True) as url:
         services = make_services(url, sink.url)
+        profiler = cProfile.Profile()
         try:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            report = run_tick(services, AS_OF)
-            profiler.disable()
+            profiler.runcall(run_tick, services, AS_OF)
         finally:
             services.database.dispose()
-    assert report.dispatch is not None and how_many(report.dispatch.sent) == count
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    summary = profile_summary(stats)
-    total = sum(seconds for label, seconds in summary if label in ("plan()", "dispatch()"))
-    print(f"\ncProfile of run_tick, {backend}, {count:,} reminders: {total:.2f} s under the "
-          "profiler (which inflates pure-Python loops); shares of plan() + dispatch():")
-    for label, seconds in summary:
-        print(f"  {label:48s} {seconds:7.3f} s  {100 * seconds / total:5.1f} %")
-    stats.sort_stats("cumulative").print_stats(40)
-    stats.sort_stats("tottime").print_stats(20)
-    print(out.getvalue())
+    print(f"\ncProfile of run_tick, SQLite, {count:,} reminders:")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
 
 
 # --- Main ------------------------------------------------------------------------------------
@@ -852,22 +792,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs per planning figure; the median is reported "
                              "(default: %(default)s)")
     parser.add_argument("--delivery-repeat", type=int, default=1,
-                        help="runs per delivery figure (end to end and floors; each takes "
-                             "tens of seconds) (default: %(default)s)")
-    parser.add_argument("--naive", type=int, default=2_000,
-                        help="messages for the connection-per-message floor "
-                             "(default: %(default)s)")
-    parser.add_argument("--batch", type=int, default=None,
-                        help="dispatch batch size (default: the library's)")
+                        help="runs per delivery figure (the floors and end to end; each "
+                             "takes about a minute) (default: %(default)s)")
+    parser.add_argument("--naive", type=int, default=MEMORY_SMALL,
+                        help="messages per floor (default: %(default)s)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory figures")
     parser.add_argument("--profile", action="store_true",
-                        help="also print a cProfile of the end-to-end path "
-                             "(see --profile-backend)")
-    parser.add_argument("--profile-backend", choices=("SQLite", "PostgreSQL"), default="SQLite",
-                        help="the backend profiled (default: %(default)s)")
+                        help="also print a cProfile of one run_tick on SQLite")
     parser.add_argument("--profile-subscribers", type=int, default=2_000,
                         help="reminders in the profiled run (default: %(default)s)")
-    parser.add_argument("--sink-timeout", type=float, default=1800.0,
+    parser.add_argument("--sink-timeout", type=float, default=3600.0,
                         help="the sink process exits after this long whatever happens")
     # Internal: the memory measurement's child process.
     parser.add_argument("--memory-child", metavar="DATABASE_URL", help=argparse.SUPPRESS)
@@ -888,44 +822,41 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()  # other work on the machine skews every figure below
     with tempfile.TemporaryDirectory(prefix="calendar-bench-reminders-") as tmp:
-        workdir = Path(tmp)
-        backends = [("SQLite", sqlite_backend(workdir))]
+        backends = [("SQLite", sqlite_backend(Path(tmp)))]
         if pg_url:
             backends.append(("PostgreSQL", postgres_backend(pg_url)))
         sink = Sink(args.sink_timeout)
         try:
             say(f"sink listening on 127.0.0.1:{sink.port} (pid {sink.process.pid})")
-            message = real_reminder(workdir)
-            say(f"reference reminder: {len(message):,} bytes")
-            reused_msgs, naive_msgs = prebuilt(message, n), prebuilt(message, args.naive)
+            with backends[0][1](1, True) as url:
+                client = SimpleClient(url)
+            size = len(client.message(0).as_bytes())
+            figures.append(Figure("client work alone, simple client",
+                                  [build_only(client.message, args.naive)], "ms",
+                                  note=f"render + EmailMessage + serialise, per message, no "
+                                       f"sending; {size:,} bytes"))
+            figures.append(Figure("client work alone, the service's build_email",
+                                  [build_only(service_message(client), args.naive)], "ms",
+                                  note="the same, From and To formatted with formataddr"))
             for backend, fresh in backends:
                 say(f"{backend}: planning ...")
                 figures += bench_planning(backend, fresh, n, args.repeat)
                 say(f"{backend}: floors and end to end ...")
-                figures += bench_delivery(backend, fresh, sink, n, args.delivery_repeat,
-                                          args.batch, reused_msgs, naive_msgs)
+                figures += bench_delivery(backend, fresh, sink, client, n,
+                                          args.delivery_repeat, args.naive)
             if not args.no_memory:
                 say("memory (child processes) ...")
                 figures += bench_memory(backends[0][1], sink, n)
             print(f"\n{n:,} subscribers x events/2024.toml; day measured: "
                   f"{AS_OF.isoformat()} (Điện Biên Phủ −7 d); planning: median of "
-                  f"{args.repeat}, delivery: median of {args.delivery_repeat}; "
-                  f"reference reminder {len(message):,} bytes; load average "
+                  f"{args.repeat}, delivery: median of {args.delivery_repeat}; load average "
                   f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after "
                   f"({os.cpu_count()} CPUs)\n")
             print_table(figures)
             if not pg_url:
                 print(f"\nPostgreSQL skipped: set {PG_ENV} to measure it.")
             if args.profile:
-                chosen = dict(backends).get(args.profile_backend)
-                if chosen is None:
-                    print(f"\n{args.profile_backend} not measured: nothing to profile.")
-                else:
-                    profile_end_to_end(args.profile_backend, chosen, sink,
-                                       args.profile_subscribers)
-            elif any(f.ok is False for f in figures):
-                print("\nA target is missed: run with --profile for a cProfile of the "
-                      "end-to-end path.")
+                profile_run_tick(backends[0][1], sink, args.profile_subscribers)
         finally:
             sink.stop()
     say(f"done in {time.perf_counter() - started:.0f} s")

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,27 +23,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import trustme
-from jinja2 import UndefinedError
 from sqlalchemy import func, select
 
-from calendar_service.anniversaries import occurrence_in
 from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.catalogue import Catalogue, load_catalogue
-from calendar_service.reminders import messages, planner
+from calendar_service.reminders import channels, planner
 from calendar_service.reminders import subscribers as subs
-from calendar_service.reminders.messages import (
-    HTML,
-    TEXT,
-    Letter,
-    Outgoing,
-    Reminder,
-    countdown,
+from calendar_service.reminders.channels import TemporaryFailure
+from calendar_service.reminders.channels.email import (
+    POLICY,
+    build_confirmation,
+    transport_from_url,
 )
+from calendar_service.reminders.dispatch import dispatch, message_id
 from calendar_service.reminders.models import DeliveryRow, SubscriberRow
 from calendar_service.reminders.scheduler import make_scheduler
 from calendar_service.reminders.tick import run_tick
-from calendar_service.reminders.transport import transport_from_url
 from calendar_service.store import Database, sync_catalogue
 from tests.conftest import EVENTS_2024, Cli, make_settings
 from tests.ical_checks import check_feed
@@ -253,6 +250,8 @@ def test_the_email_message(svc, sink):
         "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar"]
     raw_headers = dbp.data.split(b"\r\n\r\n", 1)[0].decode("ascii")  # 7-bit headers
     assert "=?utf-8?" in raw_headers
+    # The unsubscribe URL as it is, on one line: no encoded words (RFC 2369).
+    assert f"\r\nList-Unsubscribe: {msg['List-Unsubscribe']}\r\n" in raw_headers
     plain = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     for part in (plain, html):
@@ -267,38 +266,81 @@ def test_the_email_message(svc, sink):
     assert event["DTSTART"].dt == date(2024, 5, 7)
 
 
-def _reminder(email: str, url: str, name: str | None = None) -> Reminder:
-    catalogue = load_catalogue([EVENTS_2024])
-    occs = [o for c in catalogue.commemorations if (o := occurrence_in(c, 2024)) and o.date]
-    occ = next(o for o in occs if o.id == "dien-bien-phu")
-    return Reminder(occurrence=occ, days_left=7, recipient_email=email, recipient_name=name,
-                    event_url="http://h/events/dien-bien-phu", unsubscribe_url=url,
-                    upcoming=[o for o in occs if o.id != occ.id][:3],
-                    message_id=f"<x.{email}@h>")
+def _strict(data: bytes) -> email.message.EmailMessage:
+    """Parsed with the standard library's strict policy: any defect raises."""
+    message = email.message_from_bytes(data, policy=email.policy.strict)
+    assert all(not part.defects for part in message.walk())
+    return message
 
 
-def test_mail_merge_gives_what_rendering_for_each_recipient_would():
-    first = _reminder("editor@example.org", "http://h/unsubscribe/abc.def", "Nguyễn Văn A")
-    letter = Letter.render(first)
-    for r in (first, _reminder("o'brien&co+tag@example.org", "http://h/u?a=1&b=<2>\"", None),
-              _reminder("bien-tap@sở.vn", "http://h/unsubscribe/xyz", "Trần Thị B")):
-        context = {"r": r, "occ": r.occurrence, "c": r.occurrence.commemoration,
-                   "countdown": countdown(r.days_left)}
-        assert letter.fill(r) == (TEXT.render(context), HTML.render(context))
-    assert "o&#39;brien&amp;co+tag@example.org" in letter.fill(
-        _reminder("o'brien&co+tag@example.org", "http://h/u", None))[1]
+def test_the_mail_merge_greets_each_recipient_by_name(svc, sink):
+    add(svc, "named@example.org", name="Phòng Văn hóa - Thông tin", categories=["victory"])
+    add(svc, "anonymous@example.org", categories=["victory"])
+    add(svc, "markup@example.org", name="<b>Ban</b> & \"Biên tập\"", categories=["victory"])
+    run_tick(svc, at("2024-04-30"))
+    bodies = {}
+    for received in sink.received:
+        message = _strict(received.data)
+        bodies[received.rcpt_tos[0]] = tuple(  # text parts travel with CRLF line ends
+            message.get_body((kind,)).get_content().replace("\r\n", "\n")
+            for kind in ("plain", "html"))
+    plain, html = bodies["named@example.org"]
+    assert plain.startswith("Kính gửi Phòng Văn hóa - Thông tin,\n")
+    assert "<p>Kính gửi Phòng Văn hóa - Thông tin,</p>" in html
+    plain, html = bodies["anonymous@example.org"]  # no name: a neutral greeting
+    assert plain.startswith("Kính gửi Quý vị,\n") and "<p>Kính gửi Quý vị,</p>" in html
+    plain, html = bodies["markup@example.org"]  # as typed in the text, escaped in HTML
+    assert plain.startswith('Kính gửi <b>Ban</b> & "Biên tập",\n')
+    assert "<p>Kính gửi &lt;b&gt;Ban&lt;/b&gt; &amp; &#34;Biên tập&#34;,</p>" in html
+    assert "<b>Ban" not in html
+    # Each recipient's own address and unsubscribe link, in both parts.
+    for who, (plain, html) in bodies.items():
+        assert f"({who})" in plain and f"({who})" in html
+    links = {m.rcpt_tos[0]: m.message["List-Unsubscribe"] for m in sink.received}
+    assert len(set(links.values())) == 3
+    for who, link in links.items():
+        assert link.strip("<>") in bodies[who][0]
 
 
-@pytest.mark.parametrize("source", [
-    "{{ r.recipient_email | upper }}",  # a transformed marker
-    "{{ r.unsubscribe_url[:10] }}",  # a cut one
-    "Chào {{ r.recipient_name }}",  # a field the merge does not fill in
-    "{{ r.message_id }}",
-])
-def test_a_template_the_merge_cannot_serve_fails_loudly(monkeypatch, source):
-    monkeypatch.setattr(messages, "TEXT", messages.ENV.from_string(source))
-    with pytest.raises((ValueError, UndefinedError)):
-        Letter.render(_reminder("editor@example.org", "http://h/unsubscribe/abc"))
+def test_every_message_parses_strictly(svc, sink):
+    """Names that need quoting or encoding, an IDN domain, an organisation's long name:
+    every message parses with the strict policy, and its .ics attachment is a valid
+    calendar."""
+    for i, name in enumerate(["Sở Văn hóa, Thể thao và Du lịch", 'Tòa soạn "Quảng Nam"',
+                              "Đài Phát thanh - Truyền hình tỉnh Quảng Nam (Ban Thời sự)",
+                              None, "Trần Văn Đức"]):
+        add(svc, f"editor{i}@{'sở.vn' if i == 3 else 'example.org'}", name=name)
+    run_tick(svc, at("2024-04-30"))
+    assert len(sink.received) == 10  # Điện Biên Phủ −7 d and Trần Phú −1 d each
+    for received in sink.received:
+        message = _strict(received.data)
+        assert message["To"].addresses[0].addr_spec == received.rcpt_tos[0]
+        assert received.data.isascii()  # 7-bit: no SMTPUTF8 or 8BITMIME needed
+        (attachment,) = message.iter_attachments()
+        assert attachment.get_content_type() == "text/calendar"
+        assert attachment.get_content_charset() == "utf-8"
+        (event,) = check_feed(attachment.get_content().encode()).walk("VEVENT")
+        title = str(event["SUMMARY"]).split(" (")[0]  # Kỷ niệm 70 năm Chiến thắng …
+        assert title in message["Subject"]
+    names = sorted(str(m.message["To"]) for m in sink.received)
+    assert names[0] == '"Sở Văn hóa, Thể thao và Du lịch" <editor0@example.org>'
+
+
+def test_the_confirmation_email():
+    message = build_confirmation(
+        recipient="bien-tap@sở.vn", name="Ban biên tập\r\nBcc: victim@example.org",
+        sender="Lịch kỷ niệm <lich@example.org>",
+        confirm_url="http://h/subscribe/confirm/abc.def", sent_at=at("2024-04-30"), host="h")
+    data = message.as_bytes()
+    parsed = _strict(data)
+    assert data.isascii() and b"\r\nBcc:" not in data.split(b"\r\n\r\n")[0]
+    assert parsed["To"].addresses[0].addr_spec == "bien-tap@xn--s-lym.vn"
+    assert parsed["From"].addresses[0].display_name == "Lịch kỷ niệm"
+    assert parsed["Subject"] == "[Lịch kỷ niệm] Xác nhận đăng ký nhận nhắc lịch"
+    assert parsed["Message-ID"].startswith("<confirm.")
+    assert parsed.get_content_type() == "text/plain"
+    body = parsed.get_content()
+    assert "http://h/subscribe/confirm/abc.def" in body and "bien-tap@sở.vn" in body
 
 
 def test_internationalised_addresses(svc, sink, cli):
@@ -323,8 +365,6 @@ def test_internationalised_addresses(svc, sink, cli):
 
 
 def test_message_id_is_deterministic():
-    from calendar_service.reminders.messages import message_id
-
     first = message_id("dien-bien-phu", 2024, date(2024, 5, 7), 7, "email", "A@x.vn", "h")
     assert first == message_id("dien-bien-phu", 2024, date(2024, 5, 7), 7, "email", "a@x.vn", "h")
     assert first != message_id("dien-bien-phu", 2024, date(2024, 5, 7), 1, "email", "a@x.vn", "h")
@@ -494,26 +534,92 @@ def test_each_result_is_committed_before_the_next_message_is_accepted(svc, sink,
     assert seen == [(k, k) for k in range(6)]
 
 
-def test_the_smtp_transport_runs_meanwhile_before_the_server_can_accept(sink):
+def test_a_dropped_connection_is_opened_again(svc, sink):
+    """One connection serves the run; when it drops, the message that found it dropped is
+    retried later (it may have reached the server) and the next one opens a new one."""
     transport = transport_from_url(sink.url)
-    message = Outgoing("<m1@test>", "from@example.org", "to@example.org",
-                       b"Subject: t\r\n\r\n.leading dot\r\nbody\r\n")
-    calls: list[int] = []
+    add(svc, "editor@example.org")
+    run_tick(svc, at("2024-04-30"))
+    messages = [email.message_from_bytes(m.data, policy=POLICY) for m in sink.received]
     with transport.connect() as mail:
-        mail.send(message, meanwhile=lambda: calls.append(len(sink.received)))
-        mail.send(message, meanwhile=lambda: calls.append(len(sink.received)))
-        # The final "." is a small write of its own: Nagle must not hold it back.
-        assert mail.client.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        mail.send(messages[0])
+        first = mail.client
+        mail.client.sock.shutdown(socket.SHUT_RDWR)  # gone, as after a server's timeout
+        with pytest.raises(TemporaryFailure, match="connection lost"):
+            mail.send(messages[1])
+        mail.send(messages[1])
+        assert mail.client is not first
+        mail.send(messages[0])  # and that one is reused
+    assert [m.message["Message-ID"] for m in sink.received[2:]] == [
+        messages[0]["Message-ID"], messages[1]["Message-ID"], messages[0]["Message-ID"]]
 
-        def broken() -> None:
-            raise RuntimeError("database gone")
 
-        with pytest.raises(RuntimeError):
-            mail.send(message, meanwhile=broken)
-        mail.send(message)  # a new connection after the abandoned one
-    assert calls == [0, 1]  # each ran before its message was accepted
-    assert len(sink.received) == 3  # the one whose meanwhile failed was never accepted
-    assert sink.received[0].data.replace(b"\r\n", b"\n").endswith(b".leading dot\nbody\n")
+def test_a_claim_released_as_stale_is_not_sent_by_the_run_that_lost_it(database, db_url,
+                                                                         tmp_path, clock,
+                                                                         sink):
+    """The claim fence. Run A claims its batch and stalls on its first message (say, the
+    mail server takes longer than the claim timeout); meanwhile run B, 20 minutes later,
+    releases A's claims as stale and sends them all. A then sends none of them, and what A
+    records about its one message in flight does not overwrite B's result."""
+    services = make_services(database, db_url, tmp_path, clock, sink.url)
+    people = [f"editor{i}@example.org" for i in range(5)]
+    for person in people:
+        add(services, person, categories=["victory"])
+    with services.database.session() as session:
+        planner.plan(session, at("2024-04-30"), services.settings.reminder_time, TZ,
+                     list(channels.configured(services.settings).values()))
+    other = make_services(database, db_url, tmp_path, clock, f"file://{tmp_path / 'b'}")
+    taken_over = []
+
+    def run_b(envelope) -> None:
+        if not taken_over:  # while A's first message is in flight
+            taken_over.append(dispatch(other, at("2024-04-30", 8, 20)))
+
+    sink.handler.on_data = run_b
+    report = dispatch(services, at("2024-04-30"))
+    (b,) = taken_over
+    assert len(sink.received) == 1  # A sent its first message, and nothing after it
+    assert len(list((tmp_path / "b").glob("*.eml"))) == 5  # B sent all five
+    assert b.sent.total == 5 and report.sent.total == 0 and report.lost.total == 5
+    assert "claim taken over by another run" in report.lost[0]
+    rows = [d for d in deliveries(services) if d.lead_days == 7]
+    assert {(d.status, d.attempts, d.sent_at) for d in rows} == {
+        ("sent", 2, at("2024-04-30", 8, 20))}  # B's results, all of them
+
+
+def test_a_new_channel_is_one_class_in_the_registry(svc, monkeypatch):
+    """The channel interface, shown with a chat service that is not there yet: nothing
+    but the class below, listed in CHANNELS (its settings would come from `settings`)."""
+    outbox: list[tuple[str, str]] = []
+
+    class Zalo:
+        name = "zalo"
+
+        def __init__(self, settings) -> None:
+            self.prefix = "zalo:"
+
+        def address(self, subscriber: channels.Subscriber) -> str | None:
+            return None if subscriber.name is None else self.prefix + subscriber.email
+
+        def render(self, reminder: channels.Reminder) -> tuple[str, str]:
+            return reminder.address, channels.render_template(
+                "email/reminder_chat.txt", reminder)
+
+        @contextmanager
+        def open(self):
+            yield outbox.append
+
+    monkeypatch.setattr(channels, "CHANNELS", (*channels.CHANNELS, Zalo))
+    add(svc, "named@example.org", name="Ban biên tập", categories=["victory"])
+    add(svc, "anonymous@example.org", categories=["victory"])
+    report = run_tick(svc, at("2024-04-30"))
+    assert report.dispatch.sent.total == 3  # two e-mails, one Zalo message
+    ((address, text),) = outbox
+    assert address == "zalo:named@example.org"
+    assert "Còn 7 ngày: Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in text
+    zalo = [d for d in deliveries(svc) if d.channel == "zalo" and d.status != "skipped"]
+    assert [(d.status, d.message_id.split(".")[5]) for d in zalo] == [("sent", "zalo")]
+    assert run_tick(svc, at("2024-04-30", 9)).dispatch.sent.total == 0  # once
 
 
 def test_dispatcher_killed_mid_batch_loses_nothing(database, db_url, tmp_path, clock, sink):

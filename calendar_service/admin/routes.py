@@ -392,8 +392,8 @@ def send_due():
         return redirect(url_for(".deliveries"))
     d = report.dispatch
     assert d is not None  # not a dry run
-    counts = {"sent": d.sent.count, "skipped": d.skipped.count + report.plan.skipped,
-              "retrying": d.retrying.count, "failed": d.failed.count}
+    counts = {"sent": d.sent.total, "skipped": d.skipped.total + report.plan.skipped,
+              "retrying": d.retrying.total, "failed": d.failed.total}
     with svc.database.session() as session:
         audit.record(session, who=_who(), action="send-now", at=svc.clock.now(),
                      changes={k: {"before": None, "after": v} for k, v in counts.items()})

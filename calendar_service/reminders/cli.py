@@ -119,10 +119,10 @@ def remind(ctx, as_of, dry_run):
                          ("failed", d.failed)):
         for line in lines:
             click.echo(f"{label}: {line}")
-        if lines.count > len(lines):
-            click.echo(f"{label}: … and {lines.count - len(lines)} more")
-    click.echo(f"{d.sent.count} sent, {d.skipped.count + report.plan.skipped} skipped, "
-               f"{d.retrying.count} waiting to retry, {d.failed.count} failed")
+        if lines.total > len(lines):
+            click.echo(f"{label}: … and {lines.total - len(lines)} more")
+    click.echo(f"{d.sent.total} sent, {d.skipped.total + report.plan.skipped} skipped, "
+               f"{d.retrying.total} waiting to retry, {d.failed.total} failed")
 
 
 @click.command()

@@ -1,54 +1,49 @@
-"""Delivering planned reminders: claim atomically, send, record — one row at a time.
+"""Delivering planned reminders, one at a time: claim a batch; for each delivery in it,
+read it again, check that it still holds, render it, send it and record the result.
 
-Claiming moves rows from pending to sending in one statement (`FOR UPDATE SKIP LOCKED` on
-PostgreSQL, `UPDATE … RETURNING` on SQLite), so two dispatchers never take the same row. Each
-result is committed in its own transaction before the next message can be accepted: while
-the mail server reads the next message's body, before the final "." (so the commit adds no
-wait of its own), or at once when no message follows. A crash therefore loses nothing and
-repeats at most one message — with the same Message-ID, which mail clients collapse. A row
-left in "sending" by a crash is released after STALE_CLAIM and sent again.
+What keeps it correct:
+- claiming moves rows from pending to sending in one transaction (`FOR UPDATE SKIP LOCKED`
+  on PostgreSQL, one `UPDATE … RETURNING` on SQLite), so two dispatchers never take the
+  same row;
+- each result is committed before the next message is sent, so a crash repeats at most the
+  one message in flight — with the same Message-ID, which mail clients collapse; a row a
+  crash left in "sending" is released after STALE_CLAIM and sent again;
+- claims are fenced: a delivery is read, and its result recorded, only while it is still
+  "sending" under this run's claim (`claimed_at`, the run's moment). A run that held its
+  batch longer than STALE_CLAIM (a mail server timing out on every message, say) may have
+  had those rows released and taken by another run: it sends none of them any more, and
+  what it was about to record does not overwrite the other run's result.
+
+One thread, which meets the throughput targets (BENCHMARKS.md). A second thread could build
+the next message during the SMTP conversation, but the old sender's needed the interpreter's
+switch interval lowered for the whole process to get the GIL back in time.
 """
 
 from __future__ import annotations
 
-import queue
-import sys
-import threading
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-import requests
-from sqlalchemy import String, bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrence_in
 from ..app_context import Services
 from ..feeds.ical import FeedSite, occurrence_calendar
-from ..store import occurrences_between
+from ..store import Database, occurrences_between
 from ..store.models import CommemorationRow, UTCDateTime
 from ..store.queries import StoredCommemoration, to_stored
-from . import webhook
-from .messages import Letter, Reminder, build_email, chat_text, encoded_attachment, message_id
-from .models import (
-    EMAIL,
-    FAILED,
-    PENDING,
-    SENDING,
-    SENT,
-    SKIPPED,
-    WEBHOOK,
-    DeliveryRow,
-    SubscriberRow,
-)
-from .subscribers import SubscriberError
+from . import channels
+from .channels import PermanentFailure, Reminder, Subscriber, TemporaryFailure
+from .models import FAILED, PENDING, SENDING, SENT, SKIPPED, DeliveryRow, SubscriberRow
 from .tokens import make_token
-from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 
 BATCH = 200
-SWITCH_INTERVAL = 0.0002  # seconds; see dispatch()
-CHUNK = 16  # rendered messages handed to the sender at a time: one thread wake-up per chunk
-QUEUE = 2  # chunks waiting for the sender: enough to overlap
 STALE_CLAIM = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(minutes=5)
@@ -57,16 +52,17 @@ UNSUBSCRIBE = "unsubscribe"
 
 
 class _Capped(list):
-    """Counts everything, keeps the first LINES entries: a run's memory stays flat."""
+    """Counts everything (`total`), keeps the first LINES entries: a run's memory stays
+    flat however many reminders it sends."""
 
     LINES = 1000
 
     def __init__(self) -> None:
         super().__init__()
-        self.count = 0
+        self.total = 0
 
     def append(self, item: str) -> None:
-        self.count += 1
+        self.total += 1
         if len(self) < self.LINES:
             super().append(item)
 
@@ -77,14 +73,25 @@ class DispatchReport:
     skipped: _Capped = field(default_factory=_Capped)
     failed: _Capped = field(default_factory=_Capped)
     retrying: _Capped = field(default_factory=_Capped)
+    # Claims another run took over (released as stale): not sent by this run — or, for the
+    # one in flight when it happened, sent but not recorded over the other run's result.
+    lost: _Capped = field(default_factory=_Capped)
 
 
 def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
+def message_id(commemoration_id: str, year: int, occurrence_date: date, lead_days: int,
+               channel: str, email: str, host: str) -> str:
+    """Deterministic per delivery: a repeated send carries the same id, clients collapse it."""
+    who = hashlib.sha256(email.lower().encode()).hexdigest()[:16]
+    return (f"<reminder.{commemoration_id}.{year}.{occurrence_date:%Y%m%d}.{lead_days}d."
+            f"{channel}.{who}@{host}>")
+
+
 def release_stale(session: Session, now: datetime) -> int:
-    """Rows claimed by a dispatcher that died before recording a result."""
+    """Rows claimed by a dispatcher that died (or stalled) before recording a result."""
     result = session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.status == SENDING, DeliveryRow.claimed_at < now - STALE_CLAIM)
@@ -94,7 +101,7 @@ def release_stale(session: Session, now: datetime) -> int:
 
 
 def claim(session: Session, now: datetime, limit: int) -> list[int]:
-    """Atomically take up to `limit` due pending rows for this dispatcher."""
+    """Atomically take up to `limit` due pending rows for this run; `now` is the claim."""
     params = {"now": now, "limit": limit}
     typed = (bindparam("now", type_=UTCDateTime()), bindparam("limit"))
     if session.connection().dialect.name == "postgresql":
@@ -114,365 +121,202 @@ def claim(session: Session, now: datetime, limit: int) -> list[int]:
         .bindparams(*typed), params))
 
 
-class _Context:
-    """What one dispatch run computes once and shares across its messages."""
+# The claim fence: a delivery is read, and its result recorded, only while it is still
+# "sending" under this run's claim. Both statements are built once (SQLAlchemy then reuses
+# their compiled form) and run on their own, each its own transaction (see _connection).
+_OURS = (DeliveryRow.id == bindparam("delivery_id"), DeliveryRow.status == SENDING,
+         DeliveryRow.claimed_at == bindparam("claim"))
+
+# A claimed delivery and its subscriber, as they are now.
+LOAD = (select(DeliveryRow.commemoration_id, DeliveryRow.year, DeliveryRow.occurrence_date,
+               DeliveryRow.lead_days, DeliveryRow.channel, DeliveryRow.attempts,
+               SubscriberRow.receives.label("receives"), *Subscriber.columns())
+        .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
+        .where(*_OURS))
+
+# A result (see _result).
+RECORD = (update(DeliveryRow).where(*_OURS).values(
+    status=bindparam("status"), last_error=bindparam("last_error"),
+    # NULL (anything but a retry) keeps the column as it is.
+    next_attempt_at=func.coalesce(bindparam("retry_at", type_=UTCDateTime()),
+                                  DeliveryRow.next_attempt_at),
+    sent_at=bindparam("sent_at", type_=UTCDateTime()), message_id=bindparam("message_id")))
+
+
+def _result(status: str, error: str | None = None, *, retry_at: datetime | None = None,
+            sent_at: datetime | None = None, message_id: str | None = None) -> dict:
+    return {"status": status, "last_error": error, "retry_at": retry_at, "sent_at": sent_at,
+            "message_id": message_id}
+
+
+@contextmanager
+def _connection(database: Database) -> Iterator[Connection]:
+    """The run's connection for LOAD and RECORD. Each is one statement, so each commits on
+    its own (autocommit): no BEGIN and COMMIT round trips around every message.
+
+    On PostgreSQL its commits do not wait for the server's disk flush (synchronous_commit
+    off: 0.2 ms a message here, BENCHMARKS.md). That changes nothing if this process
+    crashes; if the PostgreSQL server itself crashes, the last fraction of a second of
+    results can be lost, and those rows go back to pending after STALE_CLAIM: their
+    messages are sent again, with the same Message-ID. Reset before the connection goes
+    back to the pool."""
+    with database.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(text("SET synchronous_commit = off"))
+        try:
+            yield connection
+        finally:
+            if postgres:
+                try:
+                    connection.execute(text("RESET synchronous_commit"))
+                except DBAPIError:  # the connection is broken: it is not reused
+                    connection.invalidate()
+
+
+class _Shared:
+    """What the recipients of one occurrence share, read or built once per run: the
+    commemoration (read again each batch, so a cancellation shows within one), the other
+    commemorations of the next 30 days, the occurrence's .ics."""
 
     def __init__(self, services: Services, now: datetime) -> None:
-        self.services = services
-        self.now = now
-        self.today = now.astimezone(services.settings.tz).date()
+        self.database = services.database
         self.site = FeedSite.from_settings(services.settings)
-        self._stored: dict[str, StoredCommemoration | None] = {}
-        self._ics: dict[tuple[str, int], bytes] = {}
-        self._letters: dict[tuple[str, int, int], Letter] = {}
+        self.today = now.astimezone(services.settings.tz).date()
+        self.stored: dict[str, StoredCommemoration | None] = {}
         self._upcoming: list[Occurrence] | None = None
-        self._upcoming_for: dict[tuple[str, int], list[Occurrence]] = {}
+        self._calendars: dict[tuple[str, int, int], bytes] = {}
 
-    def prefetch(self, session: Session, idents: set[str]) -> None:
-        """Read, once per run, what a batch's messages need from the store."""
-        for ident in idents - self._stored.keys():
-            row = session.get(CommemorationRow, ident)
-            self._stored[ident] = None if row is None else to_stored(row)
+    def commemoration(self, ident: str) -> StoredCommemoration | None:
+        if ident not in self.stored:
+            with self.database.session() as session:
+                row = session.get(CommemorationRow, ident)
+                self.stored[ident] = None if row is None else to_stored(row)
+        return self.stored[ident]
+
+    def upcoming(self, occ: Occurrence) -> list[Occurrence]:
         if self._upcoming is None:
-            self._upcoming = occurrences_between(session, self.today,
-                                                 self.today + timedelta(days=30),
-                                                 include_undated=False)
+            with self.database.session() as session:
+                self._upcoming = occurrences_between(session, self.today,
+                                                     self.today + timedelta(days=30),
+                                                     include_undated=False)
+        return [o for o in self._upcoming if (o.id, o.year) != (occ.id, occ.year)]
 
-    def cached(self, ident: str) -> StoredCommemoration | None:
-        return self._stored.get(ident)
-
-    def upcoming_for(self, occ: Occurrence) -> list[Occurrence]:
-        """The other commemorations of the next 30 days."""
-        key = (occ.id, occ.year)
-        if key not in self._upcoming_for:
-            self._upcoming_for[key] = [o for o in self._upcoming or ()
-                                       if (o.id, o.year) != key]
-        return self._upcoming_for[key]
-
-    def letter(self, r: Reminder) -> Letter:
-        """The bodies every recipient of this occurrence and lead time shares."""
-        key = (r.occurrence.id, r.occurrence.year, r.days_left)
-        if key not in self._letters:
-            self._letters[key] = Letter.render(r)
-        return self._letters[key]
-
-    def ics(self, occ: Occurrence, stored: StoredCommemoration) -> bytes:
-        """The occurrence's .ics, base64-encoded once for all its recipients."""
-        key = (occ.id, occ.year)
-        if key not in self._ics:
-            assert occ.date is not None
-            self._ics[key] = encoded_attachment(occurrence_calendar(occ, stored, self.site))
-        return self._ics[key]
+    def calendar(self, occ: Occurrence, stored: StoredCommemoration) -> bytes:
+        key = (occ.id, occ.year, stored.revision)
+        if key not in self._calendars:
+            self._calendars[key] = occurrence_calendar(occ, stored, self.site)
+        return self._calendars[key]
 
 
-def _still_valid(delivery: _Claimed, stored: StoredCommemoration | None,
-                 today_: date) -> tuple[Occurrence | None, str | None]:
+def _still_due(row, stored: StoredCommemoration | None, today: date) -> tuple[
+        Occurrence | None, str | None]:
     """Re-check at send time: the plan may be stale (cancelled, moved, unsubscribed)."""
-    if not delivery.receives:
+    if not row.receives:
         return None, "subscriber unsubscribed or not confirmed"
     if stored is None or stored.cancelled:
         return None, "commemoration cancelled"
-    occ = occurrence_in(stored.commemoration, delivery.year)
-    if occ is None or occ.date != delivery.occurrence_date:
+    occ = occurrence_in(stored.commemoration, row.year)
+    if occ is None or occ.date != row.occurrence_date:
         return None, "occurrence date changed; a reminder for the new date is planned"
-    if occ.date < today_:
+    if occ.date < today:
         return None, "occurrence already past"
     return occ, None
 
 
-@dataclass(frozen=True, slots=True)
-class _Claimed:
-    """What sending one delivery needs, read in one query per batch."""
-
-    id: int
-    commemoration_id: str
-    year: int
-    occurrence_date: date
-    lead_days: int
-    channel: str
-    attempts: int
-    subscriber_id: int
-    email: str
-    name: str | None
-    webhook_url: str | None
-    receives: bool
-
-
-def _load(session: Session, ids: list[int]) -> list[_Claimed]:
-    rows = session.execute(
-        select(DeliveryRow.id, DeliveryRow.commemoration_id, DeliveryRow.year,
-               DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel,
-               DeliveryRow.attempts, SubscriberRow.id, SubscriberRow.email, SubscriberRow.name,
-               SubscriberRow.webhook_url, SubscriberRow.receives)
-        .join(SubscriberRow, SubscriberRow.id == DeliveryRow.subscriber_id)
-        .where(DeliveryRow.id.in_(ids), DeliveryRow.status == SENDING)
-        .order_by(DeliveryRow.due_at, DeliveryRow.id))
-    return [_Claimed(*row[:11], receives=bool(row[11])) for row in rows]
-
-
-# One compiled statement records every outcome: NULL keeps a column as it was.
-RECORD = (
-    update(DeliveryRow)
-    .where(DeliveryRow.id == bindparam("did"))
-    .values(
-        status=bindparam("status"),
-        last_error=bindparam("last_error"),
-        next_attempt_at=func.coalesce(bindparam("next_at", type_=UTCDateTime()),
-                                      DeliveryRow.next_attempt_at),
-        sent_at=func.coalesce(bindparam("sent_at", type_=UTCDateTime()), DeliveryRow.sent_at),
-        message_id=func.coalesce(bindparam("mid", type_=String()), DeliveryRow.message_id),
-    )
-)
-
-
-class _Recorder:
-    """Writes one result and commits, on one connection held for the whole run.
-
-    The statement is RECORD compiled once for the dialect and run on the driver's cursor:
-    at hundreds of messages a second, SQLAlchemy's per-call overhead was a third of the
-    sender's time. Values go through each column type's own bind processing (UTC datetimes).
-    """
-
-    def __init__(self, engine) -> None:
-        self.engine = engine
-
-    def __enter__(self) -> _Recorder:
-        dialect = self.engine.dialect
-        compiled = RECORD.compile(dialect=dialect)
-        self.sql = compiled.string
-        self.positional = bool(compiled.positional)
-        self.names = list(compiled.positiontup if self.positional else compiled.binds)
-        moment = UTCDateTime().bind_processor(dialect)
-        self.process = {name: moment if name in ("next_at", "sent_at") else None
-                        for name in self.names}
-        self.connection = self.engine.raw_connection()
-        self.postgres = dialect.name == "postgresql"
-        if self.postgres:
-            # Results are committed one by one so that a crash of *this process* repeats at
-            # most the message in flight; the commits need not wait for PostgreSQL's disk
-            # flush for that (it costs 0.4–0.6 ms a message). Only a crash of the database
-            # server itself could lose the last fraction of a second of results: those
-            # messages would be sent again, with the same Message-ID. Reset before the
-            # connection goes back to the pool.
-            self._run("SET synchronous_commit = off")
-            # Each UPDATE is its own transaction anyway: autocommit saves the COMMIT's
-            # round trip.
-            self.connection.driver_connection.autocommit = True
-        return self
-
-    def _run(self, sql: str) -> None:
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(sql)
-        finally:
-            cursor.close()
-        self.connection.commit()
-
-    def __call__(self, delivery_id: int, outcome: dict) -> None:
-        values = {"did": delivery_id, "next_at": None, "sent_at": None, "mid": None, **outcome}
-        params = {name: (fn(values[name]) if (fn := self.process[name]) and values[name]
-                         is not None else values[name]) for name in self.names}
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(self.sql, [params[n] for n in self.names] if self.positional
-                           else params)
-        finally:
-            cursor.close()
-        if not self.postgres:
-            self.connection.commit()
-
-    def __exit__(self, *exc) -> None:
-        try:
-            if self.postgres:
-                self.connection.driver_connection.autocommit = False
-                self._run("RESET synchronous_commit")
-        finally:
-            self.connection.close()
-
-
-@dataclass
-class _Job:
-    """One claimed delivery, rendered and ready; `send` is None when it is to be skipped."""
-
-    id: int
-    label: str
-    channel: str
-    attempts: int
-    send: Callable | None
-    message_id: str | None = None
-    skip_reason: str | None = None
-    fail_reason: str | None = None  # cannot be sent at all (the address, say)
-
-
-class _Sender(threading.Thread):
-    """Sends and records, one job at a time, while the dispatcher renders the next ones.
-
-    The sender owns the SMTP connection and commits each result before the next message
-    can be accepted (see the module's docstring), so a crash still repeats at most one
-    message; jobs waiting in the (small) queue are only claimed, not sent, and are released
-    as stale and sent later.
-    """
-
-    def __init__(self, services: Services, transport, now: datetime,
-                 report: DispatchReport) -> None:
-        super().__init__(name="reminder-sender", daemon=True)
-        self.engine = services.database.engine
-        self.transport = transport
-        self.now = now
-        self.report = report
-        self.jobs: queue.Queue[list[_Job] | None] = queue.Queue(maxsize=QUEUE)
-        self.error: BaseException | None = None
-
-    def put(self, jobs: list[_Job] | None) -> None:
-        while True:
-            if self.error is not None or not self.is_alive():
-                raise RuntimeError("the reminder sender stopped") from self.error
-            try:
-                self.jobs.put(jobs, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-
-    def close(self) -> None:
-        if self.is_alive():
-            self.put(None)
-            self.join()
-        if self.error is not None:
-            raise self.error
-
-    def run(self) -> None:
-        try:
-            with self.transport.connect() as mail, requests.Session() as http, \
-                    _Recorder(self.engine) as record:
-                unwritten: tuple[int, dict] | None = None
-
-                def write() -> None:
-                    nonlocal unwritten
-                    if unwritten is not None:
-                        done, unwritten = unwritten, None
-                        record(*done)
-
-                while True:
-                    try:
-                        jobs = self.jobs.get_nowait()
-                    except queue.Empty:
-                        write()  # never wait for work with a result unwritten
-                        jobs = self.jobs.get()
-                    if jobs is None:
-                        break
-                    for job in jobs:
-                        try:
-                            outcome = self._perform(job, mail, http, write)
-                        finally:
-                            write()  # if the transport did not get to it
-                        unwritten = (job.id, outcome)
-                write()
-        except BaseException as exc:  # noqa: BLE001 - reported to the dispatcher
-            self.error = exc
-            while True:  # unblock a dispatcher waiting to put
-                try:
-                    self.jobs.get_nowait()
-                except queue.Empty:
-                    break
-
-    def _perform(self, job: _Job, mail, http, write: Callable[[], None]) -> dict:
-        """Send one job; `write` records the previous job's result and must run before
-        this one can be delivered (an e-mail transport runs it while the server reads the
-        body, before the final dot)."""
-        report = self.report
-        if job.fail_reason is not None:
-            report.failed.append(f"{job.label} ({job.fail_reason})")
-            return {"status": FAILED, "last_error": job.fail_reason}
-        if job.send is None:
-            report.skipped.append(f"{job.label} ({job.skip_reason})")
-            return {"status": SKIPPED, "last_error": job.skip_reason}
-        try:
-            job.send(mail, http, write)
-        except TemporaryFailure as exc:
-            error = str(exc)[:1000]
-            if job.attempts >= MAX_ATTEMPTS:
-                report.failed.append(f"{job.label} ({error}; gave up after {job.attempts} tries)")
-                return {"status": FAILED, "last_error": error}
-            report.retrying.append(f"{job.label} ({error})")
-            return {"status": PENDING, "last_error": error,
-                    "next_at": self.now + backoff(job.attempts)}
-        except PermanentFailure as exc:
-            error = str(exc)[:1000]
-            report.failed.append(f"{job.label} ({error})")
-            return {"status": FAILED, "last_error": error}
-        report.sent.append(job.label)
-        return {"status": SENT, "last_error": None, "sent_at": self.now, "mid": job.message_id}
-
-
-def dispatch(services: Services, now: datetime, *, batch: int = BATCH,
-             max_batches: int | None = None) -> DispatchReport:
+def dispatch(services: Services, now: datetime, *, batch: int = BATCH) -> DispatchReport:
+    """Send every due pending delivery, `batch` claimed at a time."""
     report = DispatchReport()
-    ctx = _Context(services, now)
-    with services.database.session() as session:
-        release_stale(session, now)
-    sender = _Sender(services, transport_from_url(services.settings.mail_url), now, report)
-    # The sender wakes for each server reply while this thread renders; with Python's default
-    # 5 ms switch interval it would wait for the GIL longer than the reply took to come.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-    sender.start()
-    batches = 0
-    try:
-        while max_batches is None or batches < max_batches:
+    configured = channels.configured(services.settings)
+    with ExitStack() as stack:
+        # Every channel opened once for the run: a bad CALENDAR_MAIL_URL fails here, before
+        # anything is claimed. Connections to servers are opened at the first message.
+        senders = {name: stack.enter_context(channel.open())
+                   for name, channel in configured.items()}
+        run = _Run(services, now, stack.enter_context(_connection(services.database)),
+                   configured, senders, report)
+        with services.database.session() as session:
+            release_stale(session, now)
+        while True:
             with services.database.session() as session:
                 ids = claim(session, now, batch)
-                claimed = _load(session, ids) if ids else []
-                ctx.prefetch(session, {d.commemoration_id for d in claimed})
             if not ids:
                 break
-            batches += 1
-            for start in range(0, len(claimed), CHUNK):
-                sender.put([_prepare(d, ctx) for d in claimed[start:start + CHUNK]])
-    finally:
-        try:
-            sender.close()
-        finally:
-            sys.setswitchinterval(interval)
+            run.shared.stored.clear()  # commemorations are read again for each batch
+            for delivery_id in ids:
+                run.deliver(delivery_id)
     return report
 
 
-def _prepare(d: _Claimed, ctx: _Context) -> _Job:
-    """Check that the delivery still holds, and render it (in the dispatcher's thread)."""
-    settings = ctx.services.settings
-    label = f"{d.commemoration_id} {d.year} −{d.lead_days}d {d.channel} → {d.email}"
-    stored = ctx.cached(d.commemoration_id)
-    occ, reason = _still_valid(d, stored, ctx.today)
-    if occ is None:
-        return _Job(d.id, label, d.channel, d.attempts, None, skip_reason=reason)
-    assert occ.date is not None and stored is not None
-    token = make_token(settings.secret_key, UNSUBSCRIBE, d.subscriber_id, d.email)
-    reminder = Reminder(
-        occurrence=occ,
-        days_left=(occ.date - ctx.today).days,
-        recipient_email=d.email,
-        recipient_name=d.name,
-        event_url=ctx.site.event_url(occ.id),
-        unsubscribe_url=f"{settings.base_url}/unsubscribe/{token}",
-        upcoming=ctx.upcoming_for(occ),
-        message_id=message_id(d.commemoration_id, d.year, d.occurrence_date, d.lead_days,
-                              d.channel, d.email, ctx.site.host),
-    )
-    if d.channel == EMAIL:
+@dataclass
+class _Run:
+    services: Services
+    now: datetime  # also this run's claim on its rows
+    connection: Connection
+    channels: dict[str, channels.Channel]
+    senders: dict[str, Callable[[Any], None]]
+    report: DispatchReport
+
+    def __post_init__(self) -> None:
+        self.shared = _Shared(self.services, self.now)
+
+    def deliver(self, delivery_id: int) -> None:
+        """One claimed delivery: read it again, check that it still holds, render it, send
+        it, record the result."""
+        claim = {"delivery_id": delivery_id, "claim": self.now}
+        row = self.connection.execute(LOAD, claim).one_or_none()
+        if row is None:
+            self.report.lost.append(f"delivery {delivery_id}")
+            return
+        label = f"{row.commemoration_id} {row.year} −{row.lead_days}d {row.channel} → {row.email}"
+        stored = self.shared.commemoration(row.commemoration_id)
+        occ, reason = _still_due(row, stored, self.shared.today)
+        channel = self.channels.get(row.channel)
+        subscriber = Subscriber.from_row(row)
+        address = channel.address(subscriber) if channel is not None else None
+        if reason is None and address is None:
+            reason = f"no {row.channel} address any more"
+        if reason is not None:
+            result, lines = _result(SKIPPED, reason), self.report.skipped
+        else:
+            assert channel is not None and occ is not None and stored is not None
+            reminder = self._reminder(row, occ, stored, subscriber, address)
+            result, lines, reason = self._send(channel, reminder, row.attempts)
+        if self.connection.execute(RECORD, {**claim, **result}).rowcount != 1:
+            lines, reason = self.report.lost, "claim taken over by another run"
+        lines.append(f"{label} ({reason})" if reason else label)
+
+    def _reminder(self, row, occ: Occurrence, stored: StoredCommemoration,
+                  subscriber: Subscriber, address: str) -> Reminder:
+        settings, shared = self.services.settings, self.shared
+        assert occ.date is not None
+        token = make_token(settings.secret_key, UNSUBSCRIBE, subscriber.id, subscriber.email)
+        return Reminder(
+            occurrence=occ, days_left=(occ.date - shared.today).days, recipient=subscriber,
+            address=address, event_url=shared.site.event_url(occ.id),
+            unsubscribe_url=f"{settings.base_url}/unsubscribe/{token}",
+            upcoming=shared.upcoming(occ), calendar=shared.calendar(occ, stored),
+            message_id=message_id(row.commemoration_id, row.year, row.occurrence_date,
+                                  row.lead_days, row.channel, subscriber.email,
+                                  shared.site.host),
+            sent_at=self.now)
+
+    def _send(self, channel: channels.Channel, reminder: Reminder, attempts: int
+              ) -> tuple[dict, _Capped, str | None]:
+        """Render and send: the result to record, the report's list, the reason if any."""
+        report = self.report
         try:
-            outgoing = build_email(reminder, sender=settings.mail_from, sent_at=ctx.now,
-                                   ics_b64=ctx.ics(occ, stored), letter=ctx.letter(reminder))
-        except SubscriberError as exc:  # stored before addresses were checked for this
-            return _Job(d.id, label, d.channel, d.attempts, None, fail_reason=str(exc))
-
-        def send(mail, http, write: Callable[[], None]) -> None:
-            mail.send(outgoing, meanwhile=write)
-    elif d.channel == WEBHOOK and d.webhook_url:
-        url, text = d.webhook_url, chat_text(reminder)
-
-        def send(mail, http, write: Callable[[], None]) -> None:
-            write()
-            webhook.post(http, url, text)
-    else:
-        return _Job(d.id, label, d.channel, d.attempts, None,
-                    skip_reason="no webhook configured any more")
-    return _Job(d.id, label, d.channel, d.attempts, send, message_id=reminder.message_id)
+            self.senders[channel.name](channel.render(reminder))
+        except TemporaryFailure as exc:
+            error = str(exc)[:1000]
+            if attempts >= MAX_ATTEMPTS:
+                return (_result(FAILED, error), report.failed,
+                        f"{error}; gave up after {attempts} tries")
+            return (_result(PENDING, error, retry_at=self.now + backoff(attempts)),
+                    report.retrying, error)
+        except PermanentFailure as exc:
+            error = str(exc)[:1000]
+            return _result(FAILED, error), report.failed, error
+        return (_result(SENT, sent_at=self.now, message_id=reminder.message_id), report.sent,
+                None)

@@ -11,7 +11,7 @@ DO NOTHING). Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
@@ -22,15 +22,8 @@ from sqlalchemy.orm import Session, aliased
 from ..anniversaries import Occurrence
 from ..catalogue.model import MAX_LEAD_DAYS
 from ..store import occurrences_between
-from .models import (
-    EMAIL,
-    PENDING,
-    SCOPE_NOTABLE,
-    SKIPPED,
-    WEBHOOK,
-    DeliveryRow,
-    SubscriberRow,
-)
+from .channels import Channel, Subscriber
+from .models import PENDING, SCOPE_NOTABLE, SKIPPED, DeliveryRow, SubscriberRow
 
 CHUNK = 2000  # subscribers planned together
 SUPERSEDED = "superseded by a nearer reminder of the same occurrence"
@@ -65,19 +58,22 @@ def due_at(occurrence_date: date, lead_days: int, send_time: time, tz: tzinfo) -
     return local.astimezone(timezone.utc)
 
 
-def recipients(session: Session, *, after: int = 0, limit: int = CHUNK) -> list[Recipient]:
-    """Up to `limit` subscribers who receive reminders, by id, from after `after`: planning
-    reads them a page at a time, so its memory does not grow with their number."""
-    query = select(SubscriberRow.id, SubscriberRow.categories, SubscriberRow.scope,
-                   SubscriberRow.lead_days, SubscriberRow.webhook_url,
-                   SubscriberRow.email_enabled).where(
+def recipients(session: Session, channels: Sequence[Channel], *, after: int = 0,
+               limit: int = CHUNK) -> list[Recipient]:
+    """Up to `limit` subscribers who receive reminders, by id, from after `after`, each with
+    the channels that have an address for them: planning reads them a page at a time, so
+    its memory does not grow with their number."""
+    query = select(SubscriberRow.categories, SubscriberRow.scope, SubscriberRow.lead_days,
+                   *Subscriber.columns()).where(
         SubscriberRow.receives, SubscriberRow.id > after).order_by(SubscriberRow.id).limit(limit)
-    return [
-        Recipient(ident, frozenset(cats) if cats else None, scope,
-                  tuple(leads) if leads else None,
-                  ((EMAIL,) if mail else ()) + ((WEBHOOK,) if hook else ()))
-        for ident, cats, scope, leads, hook, mail in session.execute(query)
-    ]
+    people = []
+    for row in session.execute(query):
+        subscriber = Subscriber.from_row(row)
+        people.append(Recipient(
+            row.id, frozenset(row.categories) if row.categories else None, row.scope,
+            tuple(row.lead_days) if row.lead_days else None,
+            tuple(c.name for c in channels if c.address(subscriber) is not None)))
+    return people
 
 
 def _rows(occs: list[Occurrence], people: list[Recipient], as_of: datetime, send_time: time,
@@ -168,16 +164,17 @@ def _skip_superseded(session: Session, as_of: datetime) -> int:
     return result.rowcount or 0
 
 
-def plan(session: Session, as_of: datetime, send_time: time, tz: tzinfo, *,
-         dry_run: bool = False) -> PlanReport:
-    """Record the reminders due at `as_of` (or, with dry_run, only report them)."""
+def plan(session: Session, as_of: datetime, send_time: time, tz: tzinfo,
+         channels: Sequence[Channel], *, dry_run: bool = False) -> PlanReport:
+    """Record the reminders due at `as_of` on each of `channels` (or, with dry_run, only
+    report them)."""
     report = PlanReport()
     today = as_of.astimezone(tz).date()
     occs = occurrences_between(session, today, today + timedelta(days=MAX_LEAD_DAYS),
                                include_undated=False)
     # Subscribers a page at a time: memory stays flat however many there are.
     after = 0
-    while chunk := recipients(session, after=after, limit=CHUNK):
+    while chunk := recipients(session, channels, after=after, limit=CHUNK):
         after = chunk[-1].id
         rows = list(_rows(occs, chunk, as_of, send_time, tz))
         if dry_run:

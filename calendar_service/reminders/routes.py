@@ -16,13 +16,13 @@ from ..catalogue import CATEGORIES
 from ..feeds.links import feed_url, google_subscribe_url, webcal_url
 from ..web.context import services
 from ..web.security import csrf
+from .channels import PermanentFailure, TemporaryFailure
+from .channels.email import build_confirmation, transport_from_url
 from .dispatch import UNSUBSCRIBE
 from .forms import SignupForm
-from .messages import build_confirmation
 from .models import SubscriberRow
 from .subscribers import NewSubscriber, SubscriberError, add, find, unsubscribe
 from .tokens import make_timed_token, read_timed_token, read_token
-from .transport import PermanentFailure, TemporaryFailure, transport_from_url
 
 bp = Blueprint("reminders", __name__)
 

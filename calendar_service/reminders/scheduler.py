@@ -22,12 +22,14 @@ def tick_job(services: Services) -> None:
         log.exception("reminder tick failed; the next tick will retry")
         return
     d = report.dispatch
-    if d and (d.sent.count or d.failed.count or d.retrying.count or report.plan.planned):
+    if d and (d.sent.total or d.failed.total or d.retrying.total or report.plan.planned):
         log.info("reminders: %d planned, %d sent, %d retrying, %d failed, %d skipped",
-                 report.plan.planned, d.sent.count, d.retrying.count, d.failed.count,
-                 d.skipped.count + report.plan.skipped)
+                 report.plan.planned, d.sent.total, d.retrying.total, d.failed.total,
+                 d.skipped.total + report.plan.skipped)
         for line in d.failed:
             log.warning("reminder failed: %s", line)
+    for line in d.lost if d else ():
+        log.warning("reminder left to another run (claim released as stale): %s", line)
 
 
 def make_scheduler(services: Services, *, blocking: bool = False):

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 
 from ..app_context import Services
+from .channels import configured
 from .dispatch import BATCH, DispatchReport, dispatch
 from .models import PENDING, DeliveryRow
 from .planner import PlanReport, plan
@@ -29,10 +30,11 @@ def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool
              batch: int = BATCH) -> TickReport:
     s = services.settings
     as_of = as_of or services.clock.now()
+    channels = list(configured(s).values())
     if dry_run:
         with services.database.sessions() as session:  # read only: never committed
             sync_global_webhook(session, s.webhook_url, s.webhook_scope, as_of)
-            planned = plan(session, as_of, s.reminder_time, s.tz, dry_run=True)
+            planned = plan(session, as_of, s.reminder_time, s.tz, channels, dry_run=True)
             occurrences = list({(c, y) for _, c, y, _, _, _ in planned.due})
             # Only the rows of the occurrences now due, not the whole history.
             existing = set(session.execute(select(*KEY).where(
@@ -45,5 +47,5 @@ def run_tick(services: Services, as_of: datetime | None = None, *, dry_run: bool
                                           for sid, c, y, _, lead, ch in due])
     with services.database.session() as session:
         sync_global_webhook(session, s.webhook_url, s.webhook_scope, as_of)
-        planned = plan(session, as_of, s.reminder_time, s.tz)
+        planned = plan(session, as_of, s.reminder_time, s.tz, channels)
     return TickReport(planned, dispatch(services, as_of, batch=batch), [])

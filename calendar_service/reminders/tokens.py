@@ -1,4 +1,5 @@
-"""Signed tokens for one-click unsubscribe (and, later, sign-up confirmation).
+"""Signed tokens for one-click unsubscribe, and timed ones for sign-up confirmation links
+(reminders/routes.py).
 
 A token names one subscriber id *and* address, signed with the secret key: it cannot be
 forged, and cannot be replayed for another address (a changed address no longer matches).
