@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..catalogue.model import CONTROL_IN_LINE, CONTROL_IN_PROSE, MAX_LEAD_DAYS
+from ..catalogue.model import CONTROL_IN_LINE, CONTROL_IN_PROSE, MAX_LEAD_DAYS, ordinal
 from ..store import audit
 from ..store.models import ACTIVE, CANCELLED, CommemorationRow, ObservanceRow
 from ..store.state import bump_data_version
@@ -163,7 +163,7 @@ def set_observance(session: Session, row: CommemorationRow, day: date, *, who: s
     """Choose the day of `day.year`'s ceremony for a commemoration known only to the year."""
     if row.origin_month is not None:
         raise EditError("Chỉ đặt ngày tổ chức cho ngày kỷ niệm chỉ biết năm.")
-    if not row.origin_year < day.year <= MAX_OBSERVANCE_YEAR:
+    if ordinal(row.origin_year, day.year) < 1 or day.year > MAX_OBSERVANCE_YEAR:
         raise EditError(f"Năm tổ chức phải sau năm {row.origin_year} và không quá "
                         f"{MAX_OBSERVANCE_YEAR}.")
     current = next((o for o in row.observances if o.year == day.year), None)

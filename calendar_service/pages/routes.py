@@ -89,7 +89,8 @@ def event(ident: str):
     c = stored.commemoration
     now = today(svc.clock)
     upcoming = next_occurrence(c, now)
-    anniversaries = [occ for y in range(c.origin_year + 1, now.year + 11)
+    # Every year from the origin's: the engine says which hold an anniversary.
+    anniversaries = [occ for y in range(c.origin_year, now.year + 11)
                      if (occ := occurrence_in(c, y)) is not None]
     plan = []
     if upcoming is not None and upcoming.date is not None:
