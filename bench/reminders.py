@@ -78,16 +78,23 @@ from calendar_service.app_context import Services
 from calendar_service.catalogue import load_catalogue
 from calendar_service.clock import FixedClock
 from calendar_service.config import Settings, normalise_database_url
+from calendar_service.delivery import channels
+from calendar_service.delivery.channels import Attachment, Letter, configured, countdown
+from calendar_service.delivery.channels.email import EmailChannel, build_email
+from calendar_service.delivery.models import PENDING, SENT, DeliveryRow
 from calendar_service.feeds.ical import FeedSite, occurrence_calendar
-from calendar_service.reminders import channels
-from calendar_service.reminders.channels import Reminder, Subscriber, configured
-from calendar_service.reminders.channels.email import EmailChannel, build_email
-from calendar_service.reminders.models import PENDING, SENT, DeliveryRow, SubscriberRow
+from calendar_service.reminders.delivering import Reminder, subject
+from calendar_service.reminders.models import SubscriberRow
 from calendar_service.reminders.planner import plan
 from calendar_service.reminders.subscribers import NewSubscriber
 from calendar_service.reminders.tick import run_tick
 from calendar_service.reminders.tokens import make_token
-from calendar_service.store import Database, occurrences_between, sync_catalogue, upgrade
+from calendar_service.store import (
+    Database,
+    occurrences_between,
+    sync_catalogue,
+    upgrade,
+)
 from calendar_service.store.models import CommemorationRow
 from calendar_service.store.queries import to_stored
 from calendar_service.vietnamese import long_date, short_date
@@ -513,13 +520,20 @@ def service_message(client: SimpleClient) -> Callable[[int], EmailMessage]:
     def build(n: int) -> EmailMessage:
         ident, email, name = client.recipients[n % len(client.recipients)]
         token = make_token(SECRET, "unsubscribe", ident, email)
+        occ = client.occ
         reminder = Reminder(
-            occurrence=client.occ, days_left=client.days_left,
-            recipient=Subscriber(ident, email, name, None, True), address=email,
-            event_url=client.event_url, unsubscribe_url=f"{BASE_URL}/unsubscribe/{token}",
-            upcoming=client.upcoming, calendar=client.ics, message_id=f"<bench.{n}@invalid>",
-            sent_at=AS_OF)
-        return build_email(reminder, sender=MAIL_FROM)
+            occurrence=occ, days_left=client.days_left, recipient_email=email,
+            recipient_name=name, event_url=client.event_url,
+            unsubscribe_url=f"{BASE_URL}/unsubscribe/{token}", upcoming=client.upcoming)
+        letter = Letter(
+            template="email/reminder",
+            context={"r": reminder, "occ": occ, "c": occ.commemoration,
+                     "countdown": countdown(client.days_left)},
+            subject=subject(occ, client.days_left), address=email, recipient_name=name,
+            message_id=f"<bench.{n}@invalid>", sent_at=AS_OF,
+            unsubscribe_url=reminder.unsubscribe_url,
+            attachments=(Attachment(f"{occ.id}-{occ.year}.ics", client.ics),))
+        return build_email(letter, sender=MAIL_FROM)
 
     return build
 
@@ -577,7 +591,7 @@ class _NoOpEmail(EmailChannel):
     """The e-mail channel rendering and sending nothing: what remains of a dispatch is the
     dispatcher's own work."""
 
-    def render(self, reminder: Reminder) -> None:
+    def render(self, letter: Letter) -> None:
         return None
 
     @contextmanager

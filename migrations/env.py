@@ -3,6 +3,7 @@
 from alembic import context
 
 import calendar_service.admin.models  # noqa: F401  (registers its tables)
+import calendar_service.delivery.models  # noqa: F401  (registers its table)
 import calendar_service.plans.models  # noqa: F401  (registers its tables)
 import calendar_service.reminders.models  # noqa: F401  (registers its tables)
 import calendar_service.store.audit  # noqa: F401  (registers its table)

@@ -17,19 +17,20 @@ from sqlalchemy import delete, select
 
 from calendar_service.admin import accounts
 from calendar_service.admin.models import AdminUser
-from calendar_service.store.audit import AuditEntry
 from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.catalogue import load_catalogue, load_text
 from calendar_service.cli import main
+from calendar_service.delivery.models import DeliveryRow
 from calendar_service.reminders import subscribers as subs
-from calendar_service.reminders.models import DeliveryRow, SubscriberRow
+from calendar_service.reminders.models import SubscriberRow
 from calendar_service.reminders.tick import run_tick
 from calendar_service.store import (
     get_commemoration,
     list_commemorations,
     sync_catalogue,
 )
+from calendar_service.store.audit import AuditEntry
 from calendar_service.store.models import DirectiveRow
 from tests.conftest import EVENTS_2024, NOW, Cli, make_settings
 from tests.smtp_sink import SMTPSink

@@ -28,18 +28,21 @@ from sqlalchemy import func, select
 from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.catalogue import Catalogue, load_catalogue
-from calendar_service.reminders import channels, planner
-from calendar_service.reminders import subscribers as subs
-from calendar_service.reminders.channels import TemporaryFailure
-from calendar_service.reminders.channels.email import (
+from calendar_service.delivery import channels
+from calendar_service.delivery.channels import TemporaryFailure
+from calendar_service.delivery.channels.email import (
     POLICY,
     build_confirmation,
     transport_from_url,
 )
-from calendar_service.reminders.dispatch import dispatch, message_id
-from calendar_service.reminders.models import DeliveryRow, SubscriberRow
+from calendar_service.delivery.dispatch import dispatch
+from calendar_service.delivery.models import DeliveryRow
+from calendar_service.reminders import planner
+from calendar_service.reminders import subscribers as subs
+from calendar_service.reminders.delivering import message_id
+from calendar_service.reminders.models import SubscriberRow
 from calendar_service.reminders.scheduler import make_scheduler
-from calendar_service.reminders.tick import run_tick
+from calendar_service.reminders.tick import kinds, run_tick
 from calendar_service.store import Database, sync_catalogue
 from tests.conftest import EVENTS_2024, Cli, make_settings
 from tests.ical_checks import check_feed
@@ -573,10 +576,10 @@ def test_a_claim_released_as_stale_is_not_sent_by_the_run_that_lost_it(database,
 
     def run_b(envelope) -> None:
         if not taken_over:  # while A's first message is in flight
-            taken_over.append(dispatch(other, at("2024-04-30", 8, 20)))
+            taken_over.append(dispatch(other, at("2024-04-30", 8, 20), kinds()))
 
     sink.handler.on_data = run_b
-    report = dispatch(services, at("2024-04-30"))
+    report = dispatch(services, at("2024-04-30"), kinds())
     (b,) = taken_over
     assert len(sink.received) == 1  # A sent its first message, and nothing after it
     assert len(list((tmp_path / "b").glob("*.eml"))) == 5  # B sent all five
@@ -598,12 +601,11 @@ def test_a_new_channel_is_one_class_in_the_registry(svc, monkeypatch):
         def __init__(self, settings) -> None:
             self.prefix = "zalo:"
 
-        def address(self, subscriber: channels.Subscriber) -> str | None:
-            return None if subscriber.name is None else self.prefix + subscriber.email
+        def address(self, recipient: channels.Recipient) -> str | None:
+            return None if recipient.name is None else self.prefix + recipient.email
 
-        def render(self, reminder: channels.Reminder) -> tuple[str, str]:
-            return reminder.address, channels.render_template(
-                "email/reminder_chat.txt", reminder)
+        def render(self, letter: channels.Letter) -> tuple[str, str]:
+            return letter.address, letter.render("_chat.txt")
 
         @contextmanager
         def open(self):

@@ -9,7 +9,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..reminders.models import DeliveryRow, SubscriberRow
+from ..delivery.models import DeliveryRow
+from ..plans.models import TaskRow
+from ..reminders.models import SubscriberRow
 from ..store.models import CommemorationRow
 
 T = TypeVar("T")
@@ -66,12 +68,16 @@ def _like(text: str) -> str:
 def deliveries(session: Session, number: int, per_page: int, *, status: str | None = None,
                subscriber_id: int | None = None) -> Page[Any]:
     d = DeliveryRow
-    query = (select(d.id, d.status, d.attempts, d.last_error, d.sent_at, d.message_id,
-                    d.channel, d.lead_days, d.year, d.occurrence_date, d.due_at,
-                    d.commemoration_id, d.subscriber_id, SubscriberRow.email,
-                    CommemorationRow.title)
-             .join(SubscriberRow, SubscriberRow.id == d.subscriber_id)
-             .join(CommemorationRow, CommemorationRow.id == d.commemoration_id)
+    # Every kind of notice: a reminder names its subscriber and commemoration, a task
+    # notice or digest its address, agency and task (outer joins keep both).
+    query = (select(d.id, d.kind, d.status, d.attempts, d.last_error, d.sent_at,
+                    d.message_id, d.channel, d.lead_days, d.year, d.occurrence_date, d.due_at,
+                    d.commemoration_id, d.subscriber_id, d.address, d.notice_key, d.task_id,
+                    d.agency_id, SubscriberRow.email, CommemorationRow.title,
+                    TaskRow.title.label("task_title"))
+             .outerjoin(SubscriberRow, SubscriberRow.id == d.subscriber_id)
+             .outerjoin(CommemorationRow, CommemorationRow.id == d.commemoration_id)
+             .outerjoin(TaskRow, TaskRow.id == d.task_id)
              .order_by(d.due_at.desc(), d.id.desc()))
     if status:
         query = query.where(d.status == status)

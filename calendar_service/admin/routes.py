@@ -25,10 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
+from ..delivery.models import FAILED, PENDING, SENDING, SENT, SKIPPED
 from ..params import Choice, Integer, ParamError, Params, Text, Values
 from ..plans.generate import follow_catalogue
 from ..reminders import subscribers as subs
-from ..reminders.models import FAILED, PENDING, SENDING, SENT, SKIPPED, SubscriberRow
+from ..reminders.models import SubscriberRow
 from ..reminders.tick import run_tick
 from ..store import audit
 from ..store.audit import AuditEntry

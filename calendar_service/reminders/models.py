@@ -1,24 +1,23 @@
-"""Subscribers and deliveries: the reminder feature's tables (migration 0002)."""
+"""Subscribers: the reminder feature's table (migration 0002). Their deliveries are rows of
+the delivery ledger (delivery/models.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    ForeignKey,
-    Index,
     Integer,
     String,
     Text,
-    UniqueConstraint,
     and_,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..delivery.models import DeliveryRow
 from ..store.models import Base, UTCDateTime
 
 # Subscriber scope: which occurrences they hear about.
@@ -30,9 +29,6 @@ SCOPES = (SCOPE_NOTABLE, SCOPE_ALL)
 # every tick: its address is reserved (RFC 2606 .invalid) and never mailed.
 GLOBAL_WEBHOOK_EMAIL = "kenh-chat-chung@calendar-service.invalid"
 
-# Delivery status.
-PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
-EMAIL, WEBHOOK = "email", "webhook"
 
 
 class SubscriberRow(Base):
@@ -56,8 +52,8 @@ class SubscriberRow(Base):
     # The last sign-up confirmation e-mail: a form re-posted sends no second one for a while.
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    deliveries: Mapped[list[DeliveryRow]] = relationship(back_populates="subscriber",
-                                                         passive_deletes=True)
+    # Deleted with the subscriber by the database (ON DELETE CASCADE).
+    deliveries: Mapped[list[DeliveryRow]] = relationship(passive_deletes=True)
 
     @hybrid_property
     def receives(self) -> bool:
@@ -69,41 +65,3 @@ class SubscriberRow(Base):
     @classmethod
     def _receives(cls):
         return and_(cls.active.is_(True), cls.confirmed_at.is_not(None))
-
-
-class DeliveryRow(Base):
-    """One reminder to one subscriber, for one occurrence and lead time, on one channel.
-
-    The unique key is what makes a reminder "sent once": planning inserts with ON CONFLICT DO
-    NOTHING, and the dispatcher claims rows atomically before sending.
-    """
-
-    __tablename__ = "deliveries"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"))
-    commemoration_id: Mapped[str] = mapped_column(
-        ForeignKey("commemorations.id", ondelete="CASCADE"))
-    year: Mapped[int] = mapped_column(Integer)
-    occurrence_date: Mapped[date]
-    lead_days: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(16), default=EMAIL)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    subscriber: Mapped[SubscriberRow] = relationship(back_populates="deliveries")
-
-    __table_args__ = (
-        UniqueConstraint("subscriber_id", "commemoration_id", "year", "occurrence_date",
-                         "lead_days", "channel", name="uq_deliveries_key"),
-        # The dispatcher's claim query: pending rows whose next attempt is due.
-        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
-    )

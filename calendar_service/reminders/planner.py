@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, aliased
 
 from ..anniversaries import Occurrence
 from ..catalogue.model import MAX_LEAD_DAYS
+from ..delivery.channels import Channel, Recipient
+from ..delivery.models import PENDING, SKIPPED, DeliveryRow
 from ..store import occurrences_between
-from .channels import Channel, Subscriber
-from .models import PENDING, SCOPE_NOTABLE, SKIPPED, DeliveryRow, SubscriberRow
+from .models import SCOPE_NOTABLE, SubscriberRow
 
 CHUNK = 2000  # subscribers planned together
 SUPERSEDED = "superseded by a nearer reminder of the same occurrence"
@@ -31,7 +32,9 @@ MISSED = "missed while the service was down; a nearer reminder was sent instead"
 
 
 @dataclass(frozen=True, slots=True)
-class Recipient:
+class Subscriber:
+    """A subscriber as planning sees them: what they want, on which channels."""
+
     id: int
     categories: frozenset[str] | None
     scope: str
@@ -59,24 +62,25 @@ def due_at(occurrence_date: date, lead_days: int, send_time: time, tz: tzinfo) -
 
 
 def recipients(session: Session, channels: Sequence[Channel], *, after: int = 0,
-               limit: int = CHUNK) -> list[Recipient]:
+               limit: int = CHUNK) -> list[Subscriber]:
     """Up to `limit` subscribers who receive reminders, by id, from after `after`, each with
     the channels that have an address for them: planning reads them a page at a time, so
     its memory does not grow with their number."""
-    query = select(SubscriberRow.categories, SubscriberRow.scope, SubscriberRow.lead_days,
-                   *Subscriber.columns()).where(
+    query = select(SubscriberRow.id, SubscriberRow.categories, SubscriberRow.scope,
+                   SubscriberRow.lead_days, SubscriberRow.email, SubscriberRow.name,
+                   SubscriberRow.webhook_url, SubscriberRow.email_enabled).where(
         SubscriberRow.receives, SubscriberRow.id > after).order_by(SubscriberRow.id).limit(limit)
     people = []
     for row in session.execute(query):
-        subscriber = Subscriber.from_row(row)
-        people.append(Recipient(
+        recipient = Recipient(row.email, row.name, row.webhook_url, bool(row.email_enabled))
+        people.append(Subscriber(
             row.id, frozenset(row.categories) if row.categories else None, row.scope,
             tuple(row.lead_days) if row.lead_days else None,
-            tuple(c.name for c in channels if c.address(subscriber) is not None)))
+            tuple(c.name for c in channels if c.address(recipient) is not None)))
     return people
 
 
-def _rows(occs: list[Occurrence], people: list[Recipient], as_of: datetime, send_time: time,
+def _rows(occs: list[Occurrence], people: list[Subscriber], as_of: datetime, send_time: time,
           tz: tzinfo) -> Iterator[dict]:
     for occ in occs:
         assert occ.date is not None

@@ -13,12 +13,12 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from ..catalogue import CATEGORIES
+from ..delivery.channels import PermanentFailure, TemporaryFailure
+from ..delivery.channels.email import build_confirmation, transport_from_url
 from ..feeds.links import feed_url, google_subscribe_url, webcal_url
 from ..web.context import services
 from ..web.security import csrf
-from .channels import PermanentFailure, TemporaryFailure
-from .channels.email import build_confirmation, transport_from_url
-from .dispatch import UNSUBSCRIBE
+from .delivering import UNSUBSCRIBE
 from .forms import SignupForm
 from .models import SubscriberRow
 from .subscribers import NewSubscriber, SubscriberError, add, find, unsubscribe

@@ -24,7 +24,7 @@ class SubscriberError(ValueError):
 def normalise_email(address: str) -> str:
     """A deliverable-looking address, lower-cased domain; raises SubscriberError.
 
-    A domain may be internationalised (it is sent as IDNA, see ascii_email); the part
+    A domain may be internationalised (it is sent as IDNA, see delivery/channels/email.py ascii_email); the part
     before the @ may not, as that would need SMTPUTF8, which many mail servers lack."""
     try:
         # No DNS look-up: the service may run on a closed network.
@@ -33,18 +33,6 @@ def normalise_email(address: str) -> str:
     except EmailNotValidError as exc:
         raise SubscriberError(f"địa chỉ e-mail không hợp lệ {address!r}: {exc}") from None
     return result.normalized
-
-
-def ascii_email(address: str) -> str:
-    """The address as SMTP and mail headers carry it: an internationalised domain in IDNA
-    (xn--) form. Raises SubscriberError for what plain SMTP cannot carry at all."""
-    if address.isascii():
-        return address
-    try:
-        return validate_email(address, check_deliverability=False,
-                              allow_smtputf8=False).ascii_email
-    except EmailNotValidError as exc:
-        raise SubscriberError(f"cannot send to {address!r} without SMTPUTF8: {exc}") from None
 
 
 def clean_text(value: str | None, field: str, limit: int = 200) -> str | None:

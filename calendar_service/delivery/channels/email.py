@@ -1,5 +1,6 @@
-"""E-mail: each reminder an EmailMessage built for its recipient (plain text + HTML + the
-occurrence as .ics), sent through the transport CALENDAR_MAIL_URL names:
+"""E-mail: each letter an EmailMessage built for its recipient (plain text + HTML, and its
+attachments — a reminder's occurrence as .ics), sent through the transport CALENDAR_MAIL_URL
+names:
 
 - file://FOLDER            one .eml per message, named after its Message-ID, so a repeated
                            send replaces the file (the embedded default: no mail server)
@@ -33,19 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ...anniversaries import Occurrence
-from ...vietnamese import short_date
+from email_validator import EmailNotValidError, validate_email
+
 from ..models import EMAIL
-from ..subscribers import SubscriberError, ascii_email
-from . import (
-    ENV,
-    PermanentFailure,
-    Reminder,
-    Subscriber,
-    TemporaryFailure,
-    countdown,
-    render_template,
-)
+from . import ENV, Letter, PermanentFailure, Recipient, TemporaryFailure
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -58,13 +50,13 @@ class EmailChannel:
         self.mail_url = settings.mail_url
         self.sender = settings.mail_from
 
-    def address(self, subscriber: Subscriber) -> str | None:
-        return subscriber.email if subscriber.email_enabled else None
+    def address(self, recipient: Recipient) -> str | None:
+        return recipient.email if recipient.email_enabled else None
 
-    def render(self, reminder: Reminder) -> EmailMessage:
+    def render(self, letter: Letter) -> EmailMessage:
         try:
-            return build_email(reminder, sender=self.sender)
-        except SubscriberError as exc:  # an address stored before addresses were checked
+            return build_email(letter, sender=self.sender)
+        except AddressError as exc:  # an address stored before addresses were checked
             raise PermanentFailure(str(exc)) from exc
 
     @contextmanager
@@ -74,6 +66,24 @@ class EmailChannel:
 
 
 # --- Messages --------------------------------------------------------------------------------
+
+
+class AddressError(ValueError):
+    """An address plain SMTP cannot carry."""
+
+
+def ascii_email(address: str) -> str:
+    """The address as SMTP and mail headers carry it: an internationalised domain in IDNA
+    (xn--) form. Raises AddressError for what plain SMTP cannot carry at all (a non-ASCII
+    part before the @ would need SMTPUTF8, which many mail servers lack)."""
+    if address.isascii():
+        return address
+    try:
+        return validate_email(address, check_deliverability=False,
+                              allow_smtputf8=False).ascii_email
+    except EmailNotValidError as exc:
+        raise AddressError(f"cannot send to {address!r} without SMTPUTF8: {exc}") from None
+
 
 _CONTROL = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 
@@ -114,35 +124,29 @@ POLICY = email.policy.SMTP.clone(header_factory=_HEADERS)
 
 def mailbox(name: str | None, address: str) -> str:
     """`Name <address>` for From and To: the name quoted or RFC 2047-encoded as needed,
-    an internationalised domain in IDNA form (raises SubscriberError for an address plain
+    an internationalised domain in IDNA form (raises AddressError for an address plain
     SMTP cannot carry)."""
     return formataddr((header_safe(name or ""), ascii_email(address)), charset="utf-8")
 
 
-def subject(occ: Occurrence, days_left: int) -> str:
-    assert occ.date is not None
-    return header_safe(f"[Lịch kỷ niệm] {countdown(days_left)}: {occ.title} "
-                       f"({short_date(occ.date)})")
-
-
-def build_email(r: Reminder, *, sender: str) -> EmailMessage:
-    """multipart/mixed = multipart/alternative (text, HTML) + the occurrence as .ics."""
-    occ = r.occurrence
+def build_email(letter: Letter, *, sender: str) -> EmailMessage:
+    """multipart/mixed = multipart/alternative (text, HTML) + the letter's attachments."""
     msg = EmailMessage(policy=POLICY)
-    msg["Subject"] = subject(occ, r.days_left)
+    msg["Subject"] = header_safe(letter.subject)
     msg["From"] = mailbox(*parseaddr(sender))
-    msg["To"] = mailbox(r.recipient_name, r.address)
-    msg["Date"] = r.sent_at
-    msg["Message-ID"] = header_safe(r.message_id)
-    msg["List-Unsubscribe"] = f"<{header_safe(r.unsubscribe_url)}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    msg["To"] = mailbox(letter.recipient_name, letter.address)
+    msg["Date"] = letter.sent_at
+    msg["Message-ID"] = header_safe(letter.message_id)
+    if letter.unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{header_safe(letter.unsubscribe_url)}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     msg["Auto-Submitted"] = "auto-generated"
     # base64: 7-bit on the wire, whatever the mail server supports.
-    msg.set_content(render_template("email/reminder.txt", r), cte="base64")
-    msg.add_alternative(render_template("email/reminder.html", r), subtype="html",
-                        cte="base64")
-    msg.add_attachment(r.calendar, maintype="text", subtype="calendar",
-                       filename=f"{occ.id}-{occ.year}.ics", params={"charset": "utf-8"})
+    msg.set_content(letter.render(".txt"), cte="base64")
+    msg.add_alternative(letter.render(".html"), subtype="html", cte="base64")
+    for a in letter.attachments:
+        msg.add_attachment(a.content, maintype=a.maintype, subtype=a.subtype,
+                           filename=a.filename, params={"charset": "utf-8"})
     return msg
 
 

@@ -1,38 +1,35 @@
-"""Channels: the ways a reminder reaches people — e-mail and chat webhooks today.
+"""Channels: the ways a notice reaches people — e-mail and chat webhooks today.
 
 A channel is one module with a class implementing `Channel` (below), listed in CHANNELS at
-the end of this file. The planner asks every channel for each subscriber's address on it and
-plans one delivery per channel that has one; the dispatcher (dispatch.py) opens every
-channel once per run, and for each delivery it claimed asks the delivery's channel to render
-the reminder and send it. A channel never touches the database: claims, retries, backoff and
-the record of results are the dispatcher's, the same for every channel.
+the end of this file. A channel turns a `Letter` — one notice for one recipient, whatever its
+kind (a commemoration reminder, a task notice, an agency's weekly digest) — into its own kind
+of message, and sends it. It never touches the database: claims, retries, backoff and the
+record of results are the dispatcher's (dispatch.py), the same for every channel and kind.
 
 To add a channel (say Zalo):
 1. write `channels/zalo.py` with a class implementing `Channel`: its `name` (stored in
    deliveries.channel), `address` (where a subscriber receives it, or None), `render`
-   (one reminder → one message) and `open` (a run's connection, yielding `send`); it raises
+   (one letter → one message) and `open` (a run's connection, yielding `send`); it raises
    TemporaryFailure or PermanentFailure, and the dispatcher does the rest;
 2. add the class to CHANNELS;
 3. give it its settings (a `CALENDAR_ZALO_…` variable in config.py), read in its
    constructor, which receives the Settings. If the address lives on the subscriber, that
-   is a column of the subscribers table (a migration) and a field of `Subscriber` below.
+   is a column of the subscribers table (a migration) and a field of `Recipient` below.
 `webhook.py` is the shortest complete example.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ...anniversaries import Occurrence
 from ...resources import TEMPLATES
 from ...vietnamese import long_date, short_date
-from ..models import SubscriberRow
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -48,64 +45,57 @@ class PermanentFailure(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Subscriber:
-    """What a channel may read about a subscriber: these columns of the subscribers table."""
+class Recipient:
+    """What a channel may read about whom it writes to: a subscriber (these columns of the
+    subscribers table) or an agency's contact."""
 
-    id: int
     email: str
     name: str | None
-    webhook_url: str | None
-    email_enabled: bool  # False only for the global chat channel (webhook only)
-
-    @classmethod
-    def columns(cls) -> tuple:
-        return (SubscriberRow.id, SubscriberRow.email, SubscriberRow.name,
-                SubscriberRow.webhook_url, SubscriberRow.email_enabled)
-
-    @classmethod
-    def from_row(cls, row) -> Subscriber:
-        """From a row selected with `columns()` (by name: other columns may come along)."""
-        return cls(row.id, row.email, row.name, row.webhook_url, bool(row.email_enabled))
+    webhook_url: str | None = None
+    email_enabled: bool = True  # False only for the global chat channel (webhook only)
 
 
 @dataclass(frozen=True, slots=True)
-class Reminder:
-    """One delivery, ready to render: one occurrence, one lead time, one recipient."""
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str = "text"
+    subtype: str = "calendar"
 
-    occurrence: Occurrence
-    days_left: int
-    recipient: Subscriber
-    address: str  # where the channel delivers it: its `address(recipient)`
-    event_url: str
-    unsubscribe_url: str
-    upcoming: Sequence[Occurrence]  # the other commemorations of the next 30 days
-    calendar: bytes  # the occurrence as an .ics file
+
+@dataclass(frozen=True)
+class Letter:
+    """One notice to one recipient, ready for any channel. Its words come from the templates
+    `templates/<template>.txt` and `.html` (e-mail) and `<template>_chat.txt` (chat), which
+    each channel renders with `context` — only the parts it sends."""
+
+    template: str  # e.g. "email/reminder"
+    context: Mapping[str, Any]
+    subject: str
+    address: str  # where the channel delivers it
+    recipient_name: str | None
     message_id: str  # deterministic: a repeated send carries the same id
     sent_at: datetime  # the dispatch run's moment
+    unsubscribe_url: str | None = None  # one-click unsubscribe (RFC 8058), when there is one
+    attachments: tuple[Attachment, ...] = field(default=())
 
-    # The templates' names for the recipient.
-    @property
-    def recipient_email(self) -> str:
-        return self.recipient.email
-
-    @property
-    def recipient_name(self) -> str | None:
-        return self.recipient.name
+    def render(self, suffix: str) -> str:
+        return ENV.get_template(f"{self.template}{suffix}").render(self.context)
 
 
 class Channel(Protocol):
-    """One way of delivering reminders. Instances are made per tick from the settings."""
+    """One way of delivering notices. Instances are made per tick from the settings."""
 
     name: str
-    """Stored in deliveries.channel, part of the unique key that makes a reminder "sent
+    """Stored in deliveries.channel, part of the unique keys that make a notice "sent
     once": never rename it."""
 
-    def address(self, subscriber: Subscriber) -> str | None:
-        """Where `subscriber` receives reminders on this channel; None: not on this one.
+    def address(self, recipient: Recipient) -> str | None:
+        """Where `recipient` receives notices on this channel; None: not on this one.
         Asked when planning, and again before sending (it may have been removed)."""
         ...
 
-    def render(self, reminder: Reminder) -> Any:
+    def render(self, letter: Letter) -> Any:
         """The message for one recipient, whatever `send` takes. Raises PermanentFailure
         when no message can be made for this address."""
         ...
@@ -118,7 +108,7 @@ class Channel(Protocol):
         ...
 
 
-# --- Templates (templates/email/), shared by the channels -----------------------------------
+# --- Templates (templates/email/), shared by the channels and the kinds of notice ------------
 
 ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -130,13 +120,6 @@ def countdown(days_left: int) -> str:
     return "Hôm nay" if days_left == 0 else f"Còn {days_left} ngày"
 
 
-def render_template(name: str, reminder: Reminder) -> str:
-    """A reminder template rendered for one recipient: it sees the reminder as `r` (so
-    `r.recipient_name`, `r.unsubscribe_url`, …), the occurrence as `occ`, its commemoration
-    as `c`, and `countdown` ("Còn 7 ngày")."""
-    occ = reminder.occurrence
-    return ENV.get_template(name).render(r=reminder, occ=occ, c=occ.commemoration,
-                                         countdown=countdown(reminder.days_left))
 
 
 # --- The registry ----------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Chat webhooks: a JSON POST of {"text": ...}, which Slack, Mattermost and Rocket.Chat accept.
 
-The address is the subscriber's webhook URL: their own (`subscribers add --webhook`), or the
-global channel's (CALENDAR_WEBHOOK_URL), which is a subscriber row of its own that every tick
-keeps in step with the settings (see subscribers.sync_global_webhook). So this channel needs
-no settings of its own.
+The address is a webhook URL: a subscriber's own (`subscribers add --webhook`), the global
+channel's (CALENDAR_WEBHOOK_URL, a subscriber row of its own that every tick keeps in step
+with the settings: reminders/subscribers.sync_global_webhook), or an agency's (`webhook` in
+events/agencies.toml). So this channel needs no settings of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from ..models import WEBHOOK
-from . import PermanentFailure, Reminder, Subscriber, TemporaryFailure, render_template
+from . import Letter, PermanentFailure, Recipient, TemporaryFailure
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -36,12 +36,11 @@ class WebhookChannel:
     def __init__(self, settings: Settings) -> None:
         pass
 
-    def address(self, subscriber: Subscriber) -> str | None:
-        return subscriber.webhook_url
+    def address(self, recipient: Recipient) -> str | None:
+        return recipient.webhook_url
 
-    def render(self, reminder: Reminder) -> ChatMessage:
-        return ChatMessage(reminder.address,
-                           render_template("email/reminder_chat.txt", reminder).strip())
+    def render(self, letter: Letter) -> ChatMessage:
+        return ChatMessage(letter.address, letter.render("_chat.txt").strip())
 
     @contextmanager
     def open(self) -> Iterator[Callable[[ChatMessage], None]]:
