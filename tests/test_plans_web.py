@@ -215,7 +215,7 @@ def test_the_grid_filters(admin):
     assert admin.get("/admin/plans/").headers["Location"] == "/admin/plans/2024"
 
 
-def test_the_grid_takes_one_query_for_tasks_and_one_for_occurrences(app, admin, planned):
+def test_the_grid_takes_a_fixed_number_of_queries(app, admin, planned):
     from sqlalchemy import event
 
     statements: list[str] = []
@@ -230,7 +230,9 @@ def test_the_grid_takes_one_query_for_tasks_and_one_for_occurrences(app, admin, 
     finally:
         event.remove(engine, "before_cursor_execute", count)
     from_tasks = [s for s in statements if "FROM tasks" in s]
-    assert len(from_tasks) == 1
+    # The counts per commemoration, the page's tasks, the agencies that have tasks.
+    assert len(from_tasks) == 3
+    assert "GROUP BY tasks.commemoration_id" in from_tasks[0]
     # The session's account, the agencies, the occurrences (commemorations with their
     # designations and observances): a fixed number, whatever the number of tasks.
     assert len(statements) <= 10, statements
@@ -609,3 +611,17 @@ def test_the_scheduler_job_survives_a_broken_database(services, caplog):
         session.execute(text(f"DROP TABLE tasks{cascade}"))
     keep_job(services)
     assert "keeping the plans generated failed" in caplog.text
+
+
+def test_the_grid_pages_its_occurrences_and_counts_them_all(app, admin, planned, monkeypatch):
+    from calendar_service.plans import grid as plan_grid
+
+    monkeypatch.setattr(plan_grid, "ROWS_PER_PAGE", 5)
+    first = admin.text("/admin/plans/2024")
+    last = admin.text("/admin/plans/2024?page=3")
+    rows = 'data-commemoration="'
+    assert first.count(rows) == 5 and last.count(rows) == 2  # 12 occurrences
+    for page in (first, last):  # the counts are the year's, on every page
+        assert "<strong>91</strong> việc" in page and "Trang" in page
+    assert 'rel="next"' in first and 'rel="prev"' in last
+    assert "Nguyễn Chí Thanh" in first  # 01/01, the first of the year

@@ -1,8 +1,9 @@
 """The year's plan at a glance: occurrences down, agencies across, each cell that agency's
-tasks for that occurrence. Built from one query for the tasks, one for the year's
-occurrences (with their commemorations' designations and observances) and one for the
-agencies; everything else is a pass over those rows, so the work grows with the tasks
-shown, not with occurrences × agencies."""
+tasks for that occurrence, ROWS_PER_PAGE occurrences a page. Built from one query for the
+year's tasks (plain rows), the year's occurrences from the listing index (computed once per
+data version, see listing/index.py), and one query for the agencies: the counts cover the
+whole year, and only the page's cells become objects and HTML, so a page costs the same
+at 100 commemorations as at 1,000 (BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence
 from ..catalogue import ROLES
-from ..store.models import AgencyRow
+from ..listing import ListingIndex
+from ..store.models import AgencyRow, CommemorationRow
 from ..store.queries import agencies as stored_agencies
-from ..store.queries import stored_occurrences_between
 from .models import DONE, OPEN, TaskRow
 from .tasks import OPEN_STATUSES
 
@@ -72,72 +73,118 @@ class Cell:
 @dataclass
 class Row:
     commemoration_id: str
-    occurrence: Occurrence | None  # None: not an occurrence this year any more
+    occurrence: Occurrence | None  # None: the commemoration was cancelled
     cancelled: bool
     cells: dict[str, list[Cell]] = field(default_factory=lambda: defaultdict(list))
+    name: str | None = None  # a cancelled commemoration's title
 
     @property
     def title(self) -> str:
-        return self.occurrence.title if self.occurrence else self.commemoration_id
+        if self.occurrence:
+            return self.occurrence.title
+        return f"{self.name} (đã hủy)" if self.name else self.commemoration_id
 
     @property
     def date(self) -> date | None:
         return self.occurrence.date if self.occurrence else None
 
 
+ROWS_PER_PAGE = 100
+
+
 @dataclass
 class Grid:
     year: int
     agencies: list[AgencyRow]  # the columns
-    rows: list[Row]
+    rows: list[Row]  # this page's
     total: int = 0
     done: int = 0
     overdue: int = 0
     year_has_tasks: bool = True
+    number: int = 1  # the page
+    row_count: int = 0  # occurrences with tasks, on every page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.row_count // ROWS_PER_PAGE))
+
+    @property
+    def per_page(self) -> int:
+        return ROWS_PER_PAGE
 
 
-def build(session: Session, year: int, today: date, f: GridFilter) -> Grid:
-    q = select(TaskRow.id, TaskRow.commemoration_id, TaskRow.agency_id, TaskRow.kind,
-               TaskRow.title, TaskRow.due_on, TaskRow.status, TaskRow.template_id
-               ).where(TaskRow.year == year)
+def _filtered(query, year: int, today: date, f: GridFilter):
+    query = query.where(TaskRow.year == year)
     if f.agency:
-        q = q.where(TaskRow.agency_id == f.agency)
+        query = query.where(TaskRow.agency_id == f.agency)
     if f.status == OPEN_STATUSES:
-        q = q.where(TaskRow.status.in_(OPEN))
+        query = query.where(TaskRow.status.in_(OPEN))
     elif f.status:
-        q = q.where(TaskRow.status == f.status)
+        query = query.where(TaskRow.status == f.status)
     if f.overdue:
-        q = q.where(TaskRow.status.in_(OPEN), TaskRow.due_on < today)
-    q = q.order_by(TaskRow.due_on.is_(None), TaskRow.due_on, TaskRow.id)
-    found = session.execute(q).all()
+        query = query.where(TaskRow.status.in_(OPEN), TaskRow.due_on < today)
+    return query
 
-    occurrences = {occ.id: (occ, stored.cancelled) for occ, stored in stored_occurrences_between(
-        session, date(year, 1, 1), date(year, 12, 31), include_cancelled=True)}
-    rows: dict[str, Row] = {}
-    grid = Grid(year, [], [])
-    used_agencies: set[str] = set()
-    for ident, commemoration_id, agency_id, kind, title, due, status, template_id in found:
-        occ, cancelled = occurrences.get(commemoration_id, (None, False))
+
+def build(session: Session, year: int, today: date, f: GridFilter, index: ListingIndex,
+          page: int = 1) -> Grid:
+    late = and_(TaskRow.status.in_(OPEN), TaskRow.due_on < today)
+    # Per commemoration, counted by the database: the year's thousands of tasks never
+    # become Python objects, only the page's do.
+    groups = session.execute(_filtered(select(
+        TaskRow.commemoration_id, func.count(),
+        func.sum(case((TaskRow.status == DONE, 1), else_=0)),
+        func.sum(case((late, 1), else_=0))), year, today, f)
+        .group_by(TaskRow.commemoration_id)).all()
+
+    # The year's occurrences as the pages list them (active commemorations); the tasks of
+    # a cancelled commemoration keep their row, marked.
+    occurrences = {occ.id: occ for occ in index.page(date(year, 1, 1), date(year, 12, 31))[0]}
+    grid = Grid(year, [], [], number=page)
+    idents = []
+    for ident, total, done, overdue in groups:
+        occ = occurrences.get(ident)
         if f.category and (occ is None or occ.commemoration.category != f.category):
             continue
-        row = rows.get(commemoration_id)
-        if row is None:
-            row = rows[commemoration_id] = Row(commemoration_id, occ, cancelled)
-        late = status in OPEN and due is not None and due < today
-        row.cells[agency_id].append(Cell(ident, kind, title, due, status, late,
-                                         template_id is None))
-        used_agencies.add(agency_id)
-        grid.total += 1
-        grid.done += status == DONE
-        grid.overdue += late
-    grid.rows = sorted(rows.values(), key=lambda r: (r.date is None, r.date or date.max,
-                                                     r.title))
+        idents.append(ident)
+        grid.total += total
+        grid.done += done or 0
+        grid.overdue += overdue or 0
+
+    def order(ident: str):
+        occ = occurrences.get(ident)
+        day = occ.date if occ is not None else None
+        return (day is None, day or date.max, occ.title if occ is not None else ident)
+
+    idents.sort(key=order)
+    grid.row_count = len(idents)
+    start = (page - 1) * ROWS_PER_PAGE
+    shown = idents[start:start + ROWS_PER_PAGE]
+    missing = [i for i in shown if i not in occurrences]
+    names = dict(session.execute(select(CommemorationRow.id, CommemorationRow.title)
+                                 .where(CommemorationRow.id.in_(missing)))) if missing else {}
+    rows = {ident: Row(ident, occurrences.get(ident), cancelled=ident not in occurrences,
+                       name=names.get(ident)) for ident in shown}
+    if shown:
+        tasks = session.execute(_filtered(select(
+            TaskRow.id, TaskRow.commemoration_id, TaskRow.agency_id, TaskRow.kind,
+            TaskRow.title, TaskRow.due_on, TaskRow.status, TaskRow.template_id), year, today, f)
+            .where(TaskRow.commemoration_id.in_(shown))
+            .order_by(TaskRow.due_on.is_(None), TaskRow.due_on, TaskRow.id))
+        for ident, cid, agency_id, kind, title, due, status, template_id in tasks:
+            overdue = status in OPEN and due is not None and due < today
+            rows[cid].cells[agency_id].append(Cell(ident, kind, title, due, status, overdue,
+                                                   template_id is None))
+    grid.rows = [rows[ident] for ident in shown]
+    # Columns: every active agency, and a retired one that still has tasks this year.
+    used_agencies = set(session.scalars(_filtered(
+        select(TaskRow.agency_id).distinct(), year, today, f)))
     grid.agencies = sorted(
         (a for a in stored_agencies(session, include_inactive=True)
          if (a.active or a.id in used_agencies) and (not f.agency or a.id == f.agency)),
         key=lambda a: (ROLE_ORDER.get(a.role, len(ROLE_ORDER)), a.id))
-    if not found and f.any:
+    if not groups and f.any:
         grid.year_has_tasks = bool(session.scalar(select(exists().where(TaskRow.year == year))))
-    elif not found:
+    elif not groups:
         grid.year_has_tasks = False
     return grid

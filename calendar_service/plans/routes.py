@@ -57,7 +57,7 @@ YEAR = f"int32(min={FIRST_YEAR}, max={LAST_YEAR})"
 PER_PAGE = 50
 STATUS_FILTERS = {task_ops.OPEN_STATUSES: "Chưa xong (chưa làm, đang làm)", **STATUSES}
 GRID_PARAMS = Params(agency=Text(80), status=Choice(STATUS_FILTERS), overdue=Flag(),
-                     category=Choice(CATEGORIES))
+                     category=Choice(CATEGORIES), page=Integer(1, 100_000, default=1))
 TASKS_PARAMS = Params(agency=Text(80), status=Choice([*STATUS_FILTERS, "all"],
                                                      default=task_ops.OPEN_STATUSES),
                       year=Integer(FIRST_YEAR, LAST_YEAR), overdue=Flag(),
@@ -128,7 +128,7 @@ def grid(year: int):
         f = plan_grid.GridFilter(agency=_agency_param(session, args.agency),
                                  status=args.status, overdue=args.overdue,
                                  category=args.category)
-        plan = plan_grid.build(session, year, _today(), f)
+        plan = plan_grid.build(session, year, _today(), f, services().listing, args.page)
         return render_template("admin/plans/grid.html", plan=plan, f=f,
                                agencies=stored_agencies(session), account=_account())
 
