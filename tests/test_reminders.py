@@ -798,3 +798,35 @@ def test_the_sender_leaves_postgresql_connections_as_it_found_them(pg_url, tmp_p
         for conn in (one, two):
             assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
     database.dispose()
+
+
+def test_a_mail_server_that_never_answers_stops_the_run_after_three_timeouts(
+        database, db_url, tmp_path, clock):
+    """It takes the connection and says nothing: without a stop, one timeout per message."""
+    import socket
+
+    from calendar_service.delivery.dispatch import MAX_TIMEOUTS_IN_A_ROW
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)  # the kernel accepts the connections; nobody ever answers
+    port = listener.getsockname()[1]
+    try:
+        services = make_services(database, db_url, tmp_path, clock,
+                                 f"smtp://127.0.0.1:{port}?timeout=0.3")
+        for n in range(10):
+            add(services, f"editor{n}@example.org", categories=["victory"])
+        started = time.monotonic()
+        report = run_tick(services, at("2024-04-30"))
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    d = report.dispatch
+    assert d.sent.total == 0 and d.retrying.total == 10
+    assert elapsed < 10 * 0.3  # three timeouts, not ten
+    rows = [r for r in deliveries(services) if r.status == "pending"]
+    assert len(rows) == 10
+    assert all(r.next_attempt_at > at("2024-04-30") for r in rows)  # later, with backoff
+    stopped = [r for r in rows if "stopped using it" in (r.last_error or "")]
+    assert len(stopped) == 10 - MAX_TIMEOUTS_IN_A_ROW
+    assert all("did not answer" in r.last_error for r in rows)

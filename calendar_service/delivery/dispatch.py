@@ -8,6 +8,9 @@ What keeps it correct, for every kind of notice:
 - each result is committed before the next message is sent, so a crash repeats at most the
   one message in flight — with the same Message-ID, which mail clients collapse; a row a
   crash left in "sending" is released after STALE_CLAIM and sent again;
+- a channel whose server takes connections but stops answering (MAX_TIMEOUTS_IN_A_ROW
+  timeouts in a row) is not used again in the run: its remaining deliveries wait for a
+  later run, retried with backoff, with the reason in the delivery log;
 - claims are fenced: a delivery is read, and its result recorded, only while it is still
   "sending" under this run's claim (`claimed_at`, the run's moment). A run that held its
   batch longer than STALE_CLAIM (a mail server timing out on every message, say) may have
@@ -40,7 +43,7 @@ from ..app_context import Services
 from ..store import Database
 from ..store.models import UTCDateTime
 from . import channels
-from .channels import Letter, PermanentFailure, TemporaryFailure
+from .channels import Letter, PermanentFailure, TemporaryFailure, Unresponsive
 from .models import FAILED, PENDING, SENDING, SENT, SKIPPED, DeliveryRow
 
 BATCH = 200
@@ -48,6 +51,9 @@ STALE_CLAIM = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
+# Consecutive timeouts after which a run stops using a channel: the rest of its deliveries
+# wait for a later run (retried with backoff), instead of a timeout each.
+MAX_TIMEOUTS_IN_A_ROW = 3
 
 
 class _Capped(list):
@@ -226,6 +232,8 @@ class Run:
     report: DispatchReport
     batch: int = 0
     cache: dict[Any, Any] = field(default_factory=dict)  # for the kinds, per run
+    timeouts: dict[str, int] = field(default_factory=dict)  # in a row, per channel
+    given_up: dict[str, str] = field(default_factory=dict)  # channel -> why, for this run
 
     def load(self, statement, delivery_id: int):
         """The claimed row as `statement` (made with `ours`) reads it, or None when the
@@ -251,6 +259,11 @@ class Run:
             reason = f"channel {prepared.channel!r} is not configured"
         if reason is not None:
             result, lines = _result(SKIPPED, reason), self.report.skipped
+        elif prepared.channel in self.given_up:
+            # The channel's server stopped answering: not tried again in this run.
+            reason = self.given_up[prepared.channel]
+            result = _result(PENDING, reason, retry_at=self.now + backoff(prepared.attempts))
+            lines = self.report.retrying
         else:
             assert channel is not None and prepared.letter is not None
             result, lines, reason = self._send(channel, prepared.letter, prepared.attempts)
@@ -265,15 +278,29 @@ class Run:
         report = self.report
         try:
             self.senders[channel.name](channel.render(letter))
+        except Unresponsive as exc:
+            count = self.timeouts[channel.name] = self.timeouts.get(channel.name, 0) + 1
+            if count >= MAX_TIMEOUTS_IN_A_ROW:
+                self.given_up[channel.name] = (
+                    f"{channel.name}: the server did not answer {count} times in a row; "
+                    f"this run stopped using it ({str(exc)[:200]})")
+            return self._temporary(exc, attempts)
         except TemporaryFailure as exc:
-            error = str(exc)[:1000]
-            if attempts >= MAX_ATTEMPTS:
-                return (_result(FAILED, error), report.failed,
-                        f"{error}; gave up after {attempts} tries")
-            return (_result(PENDING, error, retry_at=self.now + backoff(attempts)),
-                    report.retrying, error)
+            self.timeouts[channel.name] = 0
+            return self._temporary(exc, attempts)
         except PermanentFailure as exc:
+            self.timeouts[channel.name] = 0
             error = str(exc)[:1000]
             return _result(FAILED, error), report.failed, error
+        self.timeouts[channel.name] = 0
         return (_result(SENT, sent_at=self.now, message_id=letter.message_id), report.sent,
                 None)
+
+    def _temporary(self, exc: Exception, attempts: int) -> tuple[dict, _Capped, str]:
+        """Retried with backoff, or failed for good after MAX_ATTEMPTS."""
+        error = str(exc)[:1000]
+        if attempts >= MAX_ATTEMPTS:
+            return (_result(FAILED, error), self.report.failed,
+                    f"{error}; gave up after {attempts} tries")
+        return (_result(PENDING, error, retry_at=self.now + backoff(attempts)),
+                self.report.retrying, error)

@@ -39,6 +39,12 @@ class TemporaryFailure(Exception):
     """Try again later: 4xx, a refused or lost connection, a timeout, a webhook's 5xx."""
 
 
+class Unresponsive(TemporaryFailure):
+    """The server took the connection but did not answer within the channel's timeout. A
+    few in a row and the dispatcher stops using the channel for the rest of the run (a mail
+    server that never answers would otherwise cost a timeout per message)."""
+
+
 class PermanentFailure(Exception):
     """Retrying will not help: 5xx, an unknown recipient, an address the channel cannot
     carry. The delivery is marked failed with this reason."""

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from email_validator import EmailNotValidError, validate_email
 
 from ..models import EMAIL
-from . import ENV, Letter, PermanentFailure, Recipient, TemporaryFailure
+from . import ENV, Letter, PermanentFailure, Recipient, TemporaryFailure, Unresponsive
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -170,6 +170,11 @@ def build_confirmation(*, recipient: str, name: str | None, sender: str, confirm
 # --- Transports ------------------------------------------------------------------------------
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """A socket timeout, as raised or as smtplib wraps it (SMTPServerDisconnected)."""
+    return any(isinstance(e, TimeoutError) for e in (exc, exc.__cause__, exc.__context__))
+
+
 def _classify(code: int, text: bytes | str) -> Exception:
     detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     message = f"{code} {detail}".strip()
@@ -239,6 +244,9 @@ class _SMTPConnection:
             else:
                 client = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
         except OSError as exc:  # refused, unreachable, timed out, a certificate refused
+            if _timed_out(exc):
+                raise Unresponsive(f"{t.host}:{t.port} did not answer within "
+                                   f"{t.timeout:g} s") from exc
             raise TemporaryFailure(f"cannot reach {t.host}:{t.port}: {exc}") from exc
         try:
             if t.starttls and not t.implicit_tls:
@@ -255,6 +263,9 @@ class _SMTPConnection:
             raise _classify(exc.smtp_code, exc.smtp_error) from exc
         except OSError as exc:  # TLS refused, the connection lost (smtplib's errors too)
             client.close()
+            if _timed_out(exc):  # connected, then no answer to EHLO, STARTTLS or AUTH
+                raise Unresponsive(f"{t.host}:{t.port} did not answer within "
+                                   f"{t.timeout:g} s") from exc
             raise TemporaryFailure(f"cannot reach {t.host}:{t.port}: {exc}") from exc
         return client
 
@@ -270,6 +281,8 @@ class _SMTPConnection:
             raise self._failed(exc.smtp_code, exc.smtp_error) from exc
         except OSError as exc:  # dropped, timed out (smtplib's own errors are OSErrors)
             self._drop()
+            if _timed_out(exc):  # the server stopped answering mid-conversation
+                raise Unresponsive(f"no answer within {self.transport.timeout:g} s") from exc
             raise TemporaryFailure(f"connection lost: {exc}") from exc
 
     def _failed(self, code: int, text: bytes | str) -> Exception:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from ..models import WEBHOOK
-from . import Letter, PermanentFailure, Recipient, TemporaryFailure
+from . import Letter, PermanentFailure, Recipient, TemporaryFailure, Unresponsive
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -51,6 +51,8 @@ class WebhookChannel:
 def post(http: requests.Session, message: ChatMessage) -> None:
     try:
         response = http.post(message.url, json={"text": message.text}, timeout=TIMEOUT)
+    except requests.Timeout as exc:
+        raise Unresponsive(f"webhook did not answer in time: {exc}") from exc
     except requests.RequestException as exc:
         raise TemporaryFailure(f"webhook unreachable: {exc.__class__.__name__}: {exc}") from exc
     if response.status_code < 300:
