@@ -21,7 +21,7 @@ from .plans import report_routes as reports
 from .plans import routes as plans
 from .reminders import routes as reminders
 from .resources import STATIC, TEMPLATES
-from .web import edge, errors, filters, security
+from .web import edge, errors, filters, forms, security
 from .web.context import attach
 
 
@@ -33,6 +33,7 @@ def create_app(services: Services | None = None) -> Flask:
     app.json.ensure_ascii = False
     attach(app, services)
     security.register(app, services.settings.production)
+    forms.register(app)  # the request's size: MAX_CONTENT_LENGTH and the form's parts
     edge.register(app)  # before the blueprints: their routes use its converter
     filters.register(app)
     errors.register(app)
