@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,8 +30,6 @@ from ..web.context import services
 from .models import AdminUser
 
 SESSION_LIFETIME = timedelta(hours=12)
-# Slows password guessing; the same for every kind of failure.
-FAILED_LOGIN_DELAY_SECONDS = 0.5
 _USER, _PROOF, _SINCE = "admin_user", "admin_proof", "admin_since"
 
 F = TypeVar("F", bound=Callable)
@@ -54,10 +51,6 @@ def log_in(user: AdminUser) -> None:
 
 def log_out() -> None:
     session.clear()
-
-
-def failed_login_pause() -> None:
-    time.sleep(current_app.config.get("ADMIN_FAILED_LOGIN_DELAY", FAILED_LOGIN_DELAY_SECONDS))
 
 
 @dataclass(frozen=True, slots=True)

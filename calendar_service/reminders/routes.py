@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from ..catalogue import CATEGORIES
 from ..feeds.links import feed_url, google_subscribe_url, webcal_url
 from ..web.context import services
+from ..web.limits import Rate, accepted, everyone, limited
 from ..web.security import csrf
 from .channels import PermanentFailure, TemporaryFailure
 from .channels.email import build_confirmation, transport_from_url
@@ -30,6 +31,15 @@ CONFIRM = "confirm"
 # One confirmation e-mail per address in this time, however often the form is posted: the
 # form cannot be used to flood someone's mailbox. The page says the same either way.
 CONFIRM_COOLDOWN = timedelta(minutes=10)
+# However many addresses are typed in: a few sign-ups per client, and a ceiling for the
+# whole site (only forms that were taken count towards it), so the form is no mail cannon.
+SIGNUP_LIMITS = (
+    Rate("5 per hour;20 per day", "signup",
+         "Bạn đã gửi biểu mẫu đăng ký nhiều lần. Vui lòng thử lại sau."),
+    Rate("200 per hour", "signup-all",
+         "Hệ thống đang nhận quá nhiều yêu cầu đăng ký. Vui lòng thử lại sau ít phút.",
+         key=everyone, counts=accepted),
+)
 
 
 def _confirming(session, token: str) -> SubscriberRow:
@@ -76,6 +86,7 @@ def subscribe():
 
 
 @bp.post("/subscribe")
+@limited(*SIGNUP_LIMITS)
 def signup():
     svc = services()
     form = SignupForm()
