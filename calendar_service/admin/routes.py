@@ -129,7 +129,7 @@ def login():
     with svc.database.session() as session:
         user = authenticate(session, form.username.data, form.password.data, svc.clock.now())
         if user is not None:
-            log_in(user)
+            log_in(session, user)
     if user is None:
         return render_template("admin/login.html", form=form, error=LOGIN_ERROR), 200
     return redirect(safe_next(form.next.data) or url_for(".index"))
