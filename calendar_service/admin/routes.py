@@ -359,9 +359,9 @@ def _set_active(ident: int, active: bool):
         if row.active != active:
             now = svc.clock.now()
             if active:
-                row.active, row.unsubscribed_at = True, None
-            else:
-                subs.unsubscribe(session, row, now)
+                subs.reactivate_by_admin(session, row)
+            else:  # the administrator's decision: no confirmation link undoes it
+                subs.deactivate_by_admin(session, row, _who(), now)
             audit.record(session, who=_who(), action="subscriber-" + (
                 "reactivate" if active else "deactivate"), at=now, subject=row.email,
                 changes=audit.diff({"active": not active}, {"active": active}))
