@@ -378,7 +378,8 @@ def agency_feed(agency_id: str, token: str):
     response = Response(body, content_type=feed.CONTENT_TYPE)
     response.set_etag(feed.etag(body))
     response.last_modified = modified
-    # Private: a shared cache must not keep it (its address is the secret).
-    response.headers["Cache-Control"] = "private, max-age=300"
+    # Private: no cache may keep it (its address is the secret). Calendar clients keep
+    # their own copy and still get a 304 on If-None-Match.
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Disposition"] = f'inline; filename="{agency_id}-tasks.ics"'
     return response.make_conditional(request)
