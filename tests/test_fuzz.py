@@ -108,7 +108,7 @@ def samples_of(services) -> dict[str, list[str]]:
             "token": [a.feed_token for a in agencies] + ["abc.def"]}
 
 
-def fuzz(app, browser: Browser, services, skip: set[str]) -> Counter:
+def fuzz(app, browser: Browser, services, skip: set[str], who: str) -> Counter:
     """Random requests; the status codes of the answers, counted."""
     app.config["RATELIMIT_ENABLED"] = False
     seen: Counter = Counter()
@@ -134,7 +134,7 @@ def fuzz(app, browser: Browser, services, skip: set[str]) -> Counter:
         seen[response.status_code] += 1
 
     one_request()
-    print(f"\nfuzz {browser!r}: {sum(seen.values())} requests, statuses {dict(seen)}")
+    print(f"\nfuzz as {who}: {sum(seen.values())} requests, statuses {dict(sorted(seen.items()))}")
     return seen
 
 
@@ -152,15 +152,17 @@ def logged_in(app, name: str) -> Browser:
 
 
 def test_fuzz_every_route_anonymously(fuzz_app, planned):  # noqa: F811
-    seen = fuzz(fuzz_app, Browser(fuzz_app), planned, skip=set())
+    seen = fuzz(fuzz_app, Browser(fuzz_app), planned, skip=set(), who="anonymous")
     assert seen[200] and seen[400] and seen[404]  # it reached pages and their checks
 
 
 def test_fuzz_every_route_as_an_administrator(fuzz_app, planned):  # noqa: F811
-    seen = fuzz(fuzz_app, logged_in(fuzz_app, "admin"), planned, skip={"admin.logout"})
+    seen = fuzz(fuzz_app, logged_in(fuzz_app, "admin"), planned, skip={"admin.logout"},
+                who="administrator")
     assert seen[200] and seen[400]
 
 
 def test_fuzz_every_route_as_a_member_of_an_agency(fuzz_app, planned):  # noqa: F811
-    seen = fuzz(fuzz_app, logged_in(fuzz_app, "bqn"), planned, skip={"admin.logout"})
+    seen = fuzz(fuzz_app, logged_in(fuzz_app, "bqn"), planned, skip={"admin.logout"},
+                who="member")
     assert seen[200] and (seen[400] or seen[403])
