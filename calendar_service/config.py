@@ -6,6 +6,7 @@ let `make run` work on a fresh machine: a SQLite file and mail written to a fold
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from collections.abc import Mapping
@@ -146,6 +147,9 @@ class Settings:
             raise ConfigError("CALENDAR_RATELIMIT_STORAGE must be memory:// or "
                               "redis://HOST:PORT/DB (rediss:// for TLS), not "
                               f"{ratelimit_storage!r}")
+        if storage.scheme != "memory" and importlib.util.find_spec("redis") is None:
+            raise ConfigError("CALENDAR_RATELIMIT_STORAGE=redis://… needs the redis package: "
+                              "pip install 'calendar-service[redis]'")
 
         events = tuple(p for p in values["CALENDAR_EVENTS"].replace(",", " ").split() if p)
         return cls(

@@ -56,3 +56,14 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path):
     s = Settings.from_env({"CALENDAR_MAIL_FROM": "env@example.org"}, env_file=env_file)
     assert s.mail_from == "env@example.org"
     assert s.base_url == "https://a.vn"
+
+
+def test_a_redis_storage_without_the_redis_package_is_a_clear_error(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "redis" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"calendar-service\[redis\]"):
+        Settings.from_env({"CALENDAR_RATELIMIT_STORAGE": "redis://127.0.0.1:6379/0"},
+                          env_file=None)
