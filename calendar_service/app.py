@@ -21,7 +21,7 @@ from .plans import report_routes as reports
 from .plans import routes as plans
 from .reminders import routes as reminders
 from .resources import STATIC, TEMPLATES
-from .web import edge, errors, filters, security
+from .web import edge, errors, filters, forms, limits, security
 from .web.context import attach
 
 
@@ -33,6 +33,7 @@ def create_app(services: Services | None = None) -> Flask:
     app.json.ensure_ascii = False
     attach(app, services)
     security.register(app, services.settings.production)
+    forms.register(app)  # the request's size: MAX_CONTENT_LENGTH and the form's parts
     edge.register(app)  # before the blueprints: their routes use its converter
     filters.register(app)
     errors.register(app)
@@ -40,8 +41,12 @@ def create_app(services: Services | None = None) -> Flask:
                       plans.bp, reports.bp):
         app.register_blueprint(blueprint)
 
+    limits.register(app, services.settings)  # after the blueprints: it wraps their views
+
     # The feed's hottest request skips Flask entirely (see feeds/fast.py).
     app.wsgi_app = FeedFastPath(app.wsgi_app, services.shared(FeedCache))
+    # Outermost: the client's address as the trusted proxies tell it, for every request.
+    limits.trust_proxies(app, services.settings.trusted_proxies)
 
     @app.context_processor
     def _globals():

@@ -6,6 +6,7 @@ let `make run` work on a fresh machine: a SQLite file and mail written to a fold
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from collections.abc import Mapping
@@ -33,7 +34,10 @@ DEFAULTS = {
     "CALENDAR_REMINDER_TICK_MINUTES": "5",
     "CALENDAR_WEBHOOK_URL": "",
     "CALENDAR_WEBHOOK_SCOPE": "notable",
+    "CALENDAR_RATELIMIT_STORAGE": "memory://",
+    "CALENDAR_TRUSTED_PROXIES": "0",
 }
+RATELIMIT_SCHEMES = ("memory", "redis", "rediss")
 
 
 class ConfigError(Exception):
@@ -66,6 +70,10 @@ class Settings:
     reminder_tick_minutes: int = 5
     webhook_url: str | None = None  # the global chat channel, told of every reminder
     webhook_scope: str = "notable"
+    # Where the rate limits count: memory:// (one process) or redis://… (shared).
+    ratelimit_storage: str = "memory://"
+    # How many reverse proxies in front may be believed about X-Forwarded-For/-Proto.
+    trusted_proxies: int = 0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -132,6 +140,17 @@ class Settings:
             raise ConfigError(f"CALENDAR_WEBHOOK_SCOPE must be notable or all, not "
                               f"{webhook_scope!r}")
 
+        ratelimit_storage = values["CALENDAR_RATELIMIT_STORAGE"].strip()
+        storage = urlsplit(ratelimit_storage)
+        if storage.scheme not in RATELIMIT_SCHEMES or (
+                storage.scheme != "memory" and not storage.hostname):
+            raise ConfigError("CALENDAR_RATELIMIT_STORAGE must be memory:// or "
+                              "redis://HOST:PORT/DB (rediss:// for TLS), not "
+                              f"{ratelimit_storage!r}")
+        if storage.scheme != "memory" and importlib.util.find_spec("redis") is None:
+            raise ConfigError("CALENDAR_RATELIMIT_STORAGE=redis://… needs the redis package: "
+                              "pip install 'calendar-service[redis]'")
+
         events = tuple(p for p in values["CALENDAR_EVENTS"].replace(",", " ").split() if p)
         return cls(
             database_url=normalise_database_url(values["CALENDAR_DATABASE_URL"].strip()),
@@ -151,4 +170,6 @@ class Settings:
             reminder_tick_minutes=number("CALENDAR_REMINDER_TICK_MINUTES", 1, 1440),
             webhook_url=webhook_url,
             webhook_scope=webhook_scope,
+            ratelimit_storage=ratelimit_storage,
+            trusted_proxies=number("CALENDAR_TRUSTED_PROXIES", 0, 10),
         )

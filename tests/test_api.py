@@ -3,10 +3,13 @@ OpenAPI document (no 500s, every response matching its schema)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error, positive_data_acceptance
 
 
 def test_events_in_a_range(client):
@@ -91,3 +94,26 @@ def test_api_matches_its_openapi_document(case):
     # range over three years, are schema-valid (OpenAPI cannot relate two parameters) and
     # still a 400 — by design, tested in test_bad_parameters_are_problems.
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+
+@pytest.fixture
+def negative_schema(app):
+    """The same document, but every request made to break it: wrong types, out-of-range
+    numbers, unknown values, NUL bytes (issue 11)."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    schema.config.generation.update(modes=[GenerationMode.NEGATIVE], allow_x00=True)
+    return schema
+
+
+# /api/categories takes no parameter: there is nothing to break.
+negative = schemathesis.pytest.from_fixture("negative_schema").exclude(path="/api/categories")
+
+
+@negative.parametrize()
+@settings(max_examples=int(os.environ.get("CALENDAR_FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_api_negative_data_is_never_a_server_error(case):
+    response = case.call()
+    assert response.status_code < 500, (case.path, case.query, response.status_code)
+    case.validate_response(response, checks=[not_a_server_error])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from calendar_service.app_context import Services
+from calendar_service.reminders.confirmations import ConfirmationMailer
 from calendar_service.reminders.models import SubscriberRow
 from tests.conftest import ROOT, make_settings
 from tests.live import LiveServer
@@ -138,6 +139,7 @@ def test_double_opt_in_from_the_form_to_the_confirmation_link(page, live, sink, 
     with loaded.database.session() as session:
         row = session.query(SubscriberRow).filter_by(email="phong.vhtt@example.org").one()
         assert row.confirmed_at is None and row.categories == ["victory"]
+    loaded.shared(ConfirmationMailer).wait()  # sent off the request thread
     (mail,) = sink.received
     body = mail.message.get_body(("plain",)).get_content()
     link = re.search(r"https?://\S+/subscribe/confirm/\S+", body).group(0)

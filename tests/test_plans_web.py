@@ -452,7 +452,7 @@ def test_the_agency_feed(app, planned):
     response = client.get(path)
     assert response.status_code == 200
     assert response.content_type == "text/calendar; charset=utf-8"
-    assert response.headers["Cache-Control"] == "private, max-age=300"
+    assert response.headers["Cache-Control"] == "private, no-store"
     cal = check_feed(response.data)
     assert str(cal["X-WR-CALNAME"]) == "Hạn việc — Báo Quảng Nam"
     mine = tasks_json(planned, "--agency", "bao-quang-nam")

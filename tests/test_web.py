@@ -16,6 +16,7 @@ import requests
 
 from calendar_service.app import create_app
 from calendar_service.app_context import Services
+from calendar_service.reminders.confirmations import ConfirmationMailer
 from calendar_service.store import Database
 from tests.conftest import ROOT, make_settings
 
@@ -114,6 +115,7 @@ def test_the_sign_up_form_sends_one_confirmation_per_address_per_cooldown(client
         response = client.post("/subscribe", data={
             "csrf_token": token, "email": email, "scope": "notable"})
         assert response.status_code == 302 and response.location.endswith("/subscribe/sent")
+        loaded.shared(ConfirmationMailer).wait()  # sent off the request thread
 
     sign_up("editor@example.org")
     sign_up("editor@example.org")  # re-posted at once: the same page, no second e-mail

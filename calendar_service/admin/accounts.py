@@ -1,6 +1,12 @@
 """Admin accounts: creation, password changes, and password checks with a lockout.
 
 No Flask here: the `users` commands and the login route share these functions.
+
+The lockout counts in the database, atomically: a failure is one `UPDATE … SET
+failed_attempts = failed_attempts + 1 … RETURNING`, which locks the account in the same
+statement when it reaches MAX_FAILED_ATTEMPTS; a success is one `UPDATE … WHERE not locked
+… RETURNING`. Concurrent wrong passwords therefore all count, on SQLite (which has no row
+locks: a read-then-write counter lost them) as on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -9,12 +15,12 @@ import re
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..store.models import AgencyRow
-from .models import AdminUser
+from ..store.models import AgencyRow, UTCDateTime
+from .models import AdminSession, AdminUser
 
 MIN_PASSWORD_LENGTH = 10
 # Bounds the hashing work an anonymous login form can ask for.
@@ -102,6 +108,7 @@ def set_password(session: Session, name: str, password: str) -> AdminUser:
     user.password_hash = hash_password(password)
     user.failed_attempts = 0
     user.locked_until = None
+    end_sessions(session, user.id)
     return user
 
 
@@ -116,12 +123,19 @@ def unlock_user(session: Session, name: str) -> AdminUser:
 
 
 def remove_user(session: Session, name: str) -> None:
-    """Delete an account; its sessions end with it (each request looks the user up). The
-    audit log keeps the name in its entries."""
+    """Delete an account; its sessions end with it. The audit log keeps the name in its
+    entries."""
     user = find_user(session, name, for_update=True)
     if user is None:
         raise AccountError(f"no user {normalise_username(name)!r}")
+    end_sessions(session, user.id)  # ON DELETE CASCADE too; said here for the reader
     session.delete(user)
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """Sign the account out everywhere: every session of it ends at once."""
+    return session.execute(delete(AdminSession).where(AdminSession.user_id == user_id)
+                           ).rowcount or 0
 
 
 def list_users(session: Session) -> list[AdminUser]:
@@ -142,17 +156,42 @@ def authenticate(session: Session, name: str, password: str, now: datetime
     """
     if not password or len(password) > MAX_PASSWORD_LENGTH:
         return None
-    user = find_user(session, name, for_update=True)
+    user = find_user(session, name)
     if user is None or is_locked(user, now):
         check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password):
-        user.failed_attempts += 1
-        if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
-            user.locked_until = now + LOCK_DURATION
-            user.failed_attempts = 0  # after the lock, a fresh allowance
+        record_failure(session, user.id, now)
         return None
-    user.failed_attempts = 0
-    user.locked_until = None
-    user.last_login_at = now
+    # Right password: a success, unless a lock came in while the hash was being checked.
+    signed_in = session.execute(
+        update(AdminUser)
+        .where(AdminUser.id == user.id,
+               or_(AdminUser.locked_until.is_(None), AdminUser.locked_until <= now))
+        .values(failed_attempts=0, locked_until=None, last_login_at=now)
+        .returning(AdminUser.id)
+        .execution_options(synchronize_session=False)).first()
+    if signed_in is None:
+        return None
+    session.refresh(user)
     return user
+
+
+def record_failure(session: Session, user_id: int, now: datetime) -> bool:
+    """Count one failed password, atomically; lock the account (and end its sessions) when
+    the count reaches the limit. True when this failure locked it."""
+    reached = AdminUser.failed_attempts + 1 >= MAX_FAILED_ATTEMPTS
+    until = literal(now + LOCK_DURATION, UTCDateTime)
+    row = session.execute(
+        update(AdminUser)
+        .where(AdminUser.id == user_id)
+        .values(failed_attempts=case((reached, 0), else_=AdminUser.failed_attempts + 1),
+                # after the lock, a fresh allowance
+                locked_until=case((reached, until), else_=AdminUser.locked_until))
+        .returning(AdminUser.failed_attempts, AdminUser.locked_until)
+        .execution_options(synchronize_session=False)).first()
+    locked = row is not None and row.locked_until == now + LOCK_DURATION \
+        and row.failed_attempts == 0
+    if locked:
+        end_sessions(session, user_id)
+    return locked

@@ -6,17 +6,19 @@ is a member of that agency, who signs in to the same area, sees every plan and c
 its own agency's tasks (the plans feature checks that, on the server). `admin_required`
 keeps members out of the administrator's pages: a member gets the Vietnamese 403 page.
 
-The session cookie (signed, HttpOnly, SameSite=Lax, Secure in production: web/security.py)
-holds the user's id, a proof bound to their current password hash, and the login time. A
-password change therefore ends every session of that user, and a session ends after
-SESSION_LIFETIME by the service's clock.
+Sessions are kept on the server (`admin_sessions`, admin/models.py): the cookie (signed,
+HttpOnly, SameSite=Lax, Secure in production: web/security.py) holds a random token, the
+table its SHA-256, the account and the login time, and every request looks it up. So a
+session can be ended at once, wherever the cookie went: logout deletes its row; a new
+password, a lock after failed logins and the account's removal delete every row of the
+account (accounts.py). A session also ends SESSION_LIFETIME after the login, by the
+service's clock.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import time
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,40 +26,43 @@ from functools import wraps
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, g, redirect, request, session, url_for
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from ..store.models import AgencyRow
 from ..web.context import services
-from .models import AdminUser
+from .models import AdminSession, AdminUser
 
 SESSION_LIFETIME = timedelta(hours=12)
-# Slows password guessing; the same for every kind of failure.
-FAILED_LOGIN_DELAY_SECONDS = 0.5
-_USER, _PROOF, _SINCE = "admin_user", "admin_proof", "admin_since"
+_TOKEN = "admin_session"
 
 F = TypeVar("F", bound=Callable)
 
 
-def _proof(user: AdminUser) -> str:
-    key = current_app.secret_key
-    secret = key.encode() if isinstance(key, str) else bytes(key or b"")
-    return hmac.new(secret, f"{user.id}:{user.password_hash}".encode(),
-                    hashlib.sha256).hexdigest()[:32]
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def log_in(user: AdminUser) -> None:
-    session.clear()  # a new session on login: nothing set before it survives (fixation)
-    session[_USER] = user.id
-    session[_PROOF] = _proof(user)
-    session[_SINCE] = services().clock.now().timestamp()
+def log_in(db: Session, user: AdminUser) -> None:
+    """A new server-side session for `user` (in the caller's transaction), and a new cookie:
+    nothing set before the login survives it (fixation)."""
+    now = services().clock.now()
+    # Sessions past their lifetime are of no use to anyone: drop them on the way.
+    db.execute(delete(AdminSession).where(AdminSession.created_at < now - SESSION_LIFETIME))
+    token = secrets.token_urlsafe(32)
+    db.add(AdminSession(id=_digest(token), user_id=user.id, created_at=now))
+    session.clear()
+    session[_TOKEN] = token
 
 
 def log_out() -> None:
+    """End this session on the server (a copy of the cookie opens nothing afterwards)."""
+    token = session.get(_TOKEN)
+    if isinstance(token, str):
+        with services().database.session() as db:
+            db.execute(delete(AdminSession).where(AdminSession.id == _digest(token)))
     session.clear()
-
-
-def failed_login_pause() -> None:
-    time.sleep(current_app.config.get("ADMIN_FAILED_LOGIN_DELAY", FAILED_LOGIN_DELAY_SECONDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +88,19 @@ def current_account() -> Account | None:
     if "admin_account" in g:
         return g.admin_account
     g.admin_account = None
-    ident, proof, since = session.get(_USER), session.get(_PROOF), session.get(_SINCE)
-    if ident is None or proof is None or since is None:
+    token = session.get(_TOKEN)
+    if not isinstance(token, str) or len(token) > 100:
         return None
     svc = services()
-    if svc.clock.now().timestamp() - since > SESSION_LIFETIME.total_seconds():
-        return None
     with svc.database.session() as db:
-        user = db.get(AdminUser, ident)
-        if user is not None and hmac.compare_digest(proof, _proof(user)):
-            agency = db.get(AgencyRow, user.agency_id) if user.agency_id else None
+        found = db.execute(
+            select(AdminUser, AgencyRow)
+            .join(AdminSession, AdminSession.user_id == AdminUser.id)
+            .outerjoin(AgencyRow, AgencyRow.id == AdminUser.agency_id)
+            .where(AdminSession.id == _digest(token),
+                   AdminSession.created_at > svc.clock.now() - SESSION_LIFETIME)).first()
+        if found is not None:
+            user, agency = found
             g.admin_account = Account(user.id, user.username, user.agency_id,
                                       agency.short if agency is not None else user.agency_id)
     return g.admin_account

@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    HiddenField,
-    IntegerField,
-    PasswordField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from ..reminders.forms import SignupForm
+from ..web.forms import AsciiDateField, AsciiIntegerField, capped
 from .accounts import MAX_PASSWORD_LENGTH
-from .editing import EditError, clean_text, parse_lead_days
+from .editing import MAX_LEAD_DAYS_TEXT, EditError, clean_text, parse_lead_days
+
+MAX_TITLE, MAX_LOCATION, MAX_PROSE = 300, 500, 5000
+MAX_URL = 2000
+LEAD_DAYS_TOO_LONG = f"Số ngày nhắc trước: tối đa {MAX_LEAD_DAYS_TEXT} ký tự."
 
 
 class LoginForm(FlaskForm):
     username = StringField("Tên đăng nhập", validators=[
-        DataRequired("Vui lòng nhập tên đăng nhập."), Length(max=80)])
+        capped(80), DataRequired("Vui lòng nhập tên đăng nhập.")])
     password = PasswordField("Mật khẩu", validators=[
-        DataRequired("Vui lòng nhập mật khẩu."), Length(max=MAX_PASSWORD_LENGTH)])
-    next = HiddenField()
+        capped(MAX_PASSWORD_LENGTH), DataRequired("Vui lòng nhập mật khẩu.")])
+    next = HiddenField(validators=[capped(MAX_URL)])
 
 
 def _checked(check):
@@ -38,29 +36,26 @@ def _checked(check):
 
 class EditForm(FlaskForm):
     # The revision the form was shown at: a save over someone else's change is refused.
-    revision = IntegerField(validators=[InputRequired()])
+    revision = AsciiIntegerField(validators=[InputRequired()], low=0)
     title = StringField("Tên ngày kỷ niệm", validators=[
-        _checked(lambda v: clean_text(v, "Tên", required=True, one_line=True, limit=300))])
+        capped(MAX_TITLE, f"Tên: tối đa {MAX_TITLE} ký tự."),
+        _checked(lambda v: clean_text(v, "Tên", required=True, one_line=True,
+                                      limit=MAX_TITLE))])
     description = TextAreaField("Mô tả", validators=[
-        _checked(lambda v: clean_text(v, "Mô tả", required=True))])
+        capped(MAX_PROSE, f"Mô tả: tối đa {MAX_PROSE} ký tự."),
+        _checked(lambda v: clean_text(v, "Mô tả", required=True, limit=MAX_PROSE))])
     location = StringField("Địa điểm", validators=[
-        _checked(lambda v: clean_text(v, "Địa điểm", one_line=True, limit=500))])
+        capped(MAX_LOCATION, f"Địa điểm: tối đa {MAX_LOCATION} ký tự."),
+        _checked(lambda v: clean_text(v, "Địa điểm", one_line=True, limit=MAX_LOCATION))])
     note = TextAreaField("Ghi chú của biên tập", validators=[
-        _checked(lambda v: clean_text(v, "Ghi chú"))])
+        capped(MAX_PROSE, f"Ghi chú: tối đa {MAX_PROSE} ký tự."),
+        _checked(lambda v: clean_text(v, "Ghi chú", limit=MAX_PROSE))])
     lead_days = StringField("Nhắc trước (số ngày, cách nhau bằng dấu phẩy; để trống: theo nhóm)",
-                            validators=[_checked(parse_lead_days)])
-
-
-class _DateField(DateField):
-    def process_formdata(self, valuelist) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError("Ngày không hợp lệ (dạng YYYY-MM-DD).") from None
+                            validators=[capped(MAX_LEAD_DAYS_TEXT, LEAD_DAYS_TOO_LONG), _checked(parse_lead_days)])
 
 
 class ObservanceForm(FlaskForm):
-    observed_on = _DateField("Ngày tổ chức", validators=[
+    observed_on = AsciiDateField("Ngày tổ chức", validators=[
         InputRequired("Vui lòng chọn ngày (dạng YYYY-MM-DD).")])
 
 
@@ -68,5 +63,6 @@ class SubscriberForm(SignupForm):
     """The public sign-up's fields, plus what only an administrator sets."""
 
     lead_days = StringField("Nhắc trước (số ngày, cách nhau bằng dấu phẩy; để trống: theo "
-                            "danh mục)", validators=[_checked(parse_lead_days)])
-    webhook = StringField("Webhook chat (không bắt buộc)", validators=[Length(max=2000)])
+                            "danh mục)", validators=[capped(MAX_LEAD_DAYS_TEXT, LEAD_DAYS_TOO_LONG),
+                                                     _checked(parse_lead_days)])
+    webhook = StringField("Webhook chat (không bắt buộc)", validators=[capped(MAX_URL)])

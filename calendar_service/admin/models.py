@@ -1,4 +1,5 @@
-"""Admin accounts (migration 0003; the agency of a member: 0005)."""
+"""Admin accounts (migration 0003; the agency of a member: 0005) and their sessions
+(0007)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,17 @@ class AdminUser(Base):
     @property
     def is_administrator(self) -> bool:
         return self.agency_id is None
+
+
+class AdminSession(Base):
+    """One signed-in browser. The cookie holds a random token; the row holds its SHA-256
+    (a copy of the table opens no session). Deleting the row ends the session at once:
+    logout deletes it, a new password or a lock deletes every row of the account, and
+    removing the account deletes them with it (ON DELETE CASCADE)."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

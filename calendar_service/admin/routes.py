@@ -35,13 +35,13 @@ from ..store import audit
 from ..store.audit import AuditEntry
 from ..store.models import CommemorationRow
 from ..web.context import no_commemoration, services
+from ..web.limits import Rate, failed, form_value, limited
 from . import editing, export, queries
-from .accounts import LOCK_DURATION, MAX_FAILED_ATTEMPTS, authenticate
+from .accounts import LOCK_DURATION, MAX_FAILED_ATTEMPTS, authenticate, normalise_username
 from .auth import (
     admin_required,
     current_account,
     current_admin,
-    failed_login_pause,
     layout_context,
     log_in,
     log_out,
@@ -58,6 +58,17 @@ DELIVERY_STATUSES = {
 # One answer for an unknown name, a wrong password and a locked account.
 LOGIN_ERROR = (f"Tên đăng nhập hoặc mật khẩu không đúng. Sau {MAX_FAILED_ATTEMPTS} lần sai "
                f"liên tiếp, tài khoản bị tạm khóa {LOCK_DURATION.seconds // 60} phút.")
+
+# Password guessing, without holding a worker: a few attempts per client, and a few failed
+# ones per user name from anywhere — an unknown name too, so spraying is limited as well
+# (a known one is also locked after MAX_FAILED_ATTEMPTS, accounts.py).
+LOGIN_LIMITS = (
+    Rate("10 per minute;50 per hour", "login",
+         "Quá nhiều lần đăng nhập từ máy này. Vui lòng thử lại sau."),
+    Rate("10 per 15 minutes", "login-name",
+         "Tên đăng nhập này vừa bị thử sai quá nhiều lần. Vui lòng thử lại sau.",
+         key=form_value("username", normalise_username), counts=failed),
+)
 
 Change = Callable[[Session, CommemorationRow, str, datetime], audit.Changes]
 
@@ -105,6 +116,7 @@ def _audit_field(name: str) -> str:
 # --- Login ----------------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited(*LOGIN_LIMITS)
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -118,9 +130,8 @@ def login():
     with svc.database.session() as session:
         user = authenticate(session, form.username.data, form.password.data, svc.clock.now())
         if user is not None:
-            log_in(user)
+            log_in(session, user)
     if user is None:
-        failed_login_pause()
         return render_template("admin/login.html", form=form, error=LOGIN_ERROR), 200
     return redirect(safe_next(form.next.data) or url_for(".index"))
 
@@ -349,9 +360,9 @@ def _set_active(ident: int, active: bool):
         if row.active != active:
             now = svc.clock.now()
             if active:
-                row.active, row.unsubscribed_at = True, None
-            else:
-                subs.unsubscribe(session, row, now)
+                subs.reactivate_by_admin(session, row)
+            else:  # the administrator's decision: no confirmation link undoes it
+                subs.deactivate_by_admin(session, row, _who(), now)
             audit.record(session, who=_who(), action="subscriber-" + (
                 "reactivate" if active else "deactivate"), at=now, subject=row.email,
                 changes=audit.diff({"active": not active}, {"active": active}))

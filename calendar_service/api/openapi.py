@@ -166,7 +166,8 @@ def document(base_url: str) -> dict:
                 "operationId": "getCommemoration",
                 "summary": "One commemoration and its next occurrence",
                 "parameters": [{"name": "id", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
+                                "schema": {"type": "string", "maxLength": 80,
+                                           "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}}],
                 "responses": {
                     "200": {"description": "The commemoration",
                             "content": {"application/json": {"schema": {

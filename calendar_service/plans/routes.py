@@ -44,6 +44,7 @@ from ..store.queries import agencies as stored_agencies
 from ..store.queries import occurrences_between, to_value
 from ..vietnamese import short_date
 from ..web.context import services
+from ..web.forms import ASCII_DAY
 from . import feed
 from . import grid as plan_grid
 from . import tasks as task_ops
@@ -226,6 +227,13 @@ def _refuse(session: Session, task: TaskRow, account: Account) -> None:
                                "được việc của cơ quan mình.")
 
 
+def _form_error(form) -> str:
+    """What the page says of a form that did not validate: a field's own message (a value
+    too long, say), or that the page is stale (no token, no revision)."""
+    return next((error for name, errors in form.errors.items()
+                 if name not in ("csrf_token", "revision") for error in errors), STALE_FORM)
+
+
 @bp.post("/admin/tasks/<int32:ident>")
 @login_required
 def task_save(ident: int):
@@ -234,7 +242,7 @@ def task_save(ident: int):
     if not form.validate_on_submit():
         with services().database.session() as session:
             _refuse(session, _task_or_404(session, ident), account)
-        return _render_task(ident, form, STALE_FORM, 400)
+        return _render_task(ident, form, _form_error(form), 400)
     svc = services()
     try:
         with svc.database.session() as session:
@@ -321,10 +329,12 @@ def task_new(year: int):
 def task_add(year: int):
     form = ManualTaskForm()
     if not form.validate_on_submit():
-        return _render_new(year, form, STALE_FORM, 400)
+        return _render_new(year, form, _form_error(form), 400)
     due = None
     if (text := (form.due.data or "").strip()):
         try:
+            if not ASCII_DAY.fullmatch(text):  # fromisoformat would read other digits too
+                raise ValueError(text)
             due = date.fromisoformat(text)
         except ValueError:
             return _render_new(year, form, "Hạn không hợp lệ (dạng YYYY-MM-DD).", 400)
@@ -368,7 +378,8 @@ def agency_feed(agency_id: str, token: str):
     response = Response(body, content_type=feed.CONTENT_TYPE)
     response.set_etag(feed.etag(body))
     response.last_modified = modified
-    # Private: a shared cache must not keep it (its address is the secret).
-    response.headers["Cache-Control"] = "private, max-age=300"
+    # Private: no cache may keep it (its address is the secret). Calendar clients keep
+    # their own copy and still get a 304 on If-None-Match.
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Disposition"] = f'inline; filename="{agency_id}-tasks.ics"'
     return response.make_conditional(request)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..catalogue import CATEGORIES
+from ..web.forms import capped
 from .models import SCOPE_ALL, SCOPE_NOTABLE
 from .subscribers import SubscriberError, normalise_email
 
@@ -19,14 +20,15 @@ class _Checkboxes(SelectMultipleField):
 
 
 class SignupForm(FlaskForm):
-    email = StringField("Địa chỉ e-mail", validators=[DataRequired("Vui lòng nhập e-mail."),
-                                                      Length(max=320)])
-    name = StringField("Họ tên hoặc tên bộ phận", validators=[Length(max=200)])
-    organisation = StringField("Cơ quan", validators=[Length(max=200)])
+    email = StringField("Địa chỉ e-mail", validators=[
+        capped(320, "Địa chỉ e-mail: tối đa 320 ký tự."), DataRequired("Vui lòng nhập e-mail.")])
+    name = StringField("Họ tên hoặc tên bộ phận", validators=[
+        capped(200, "Họ tên: tối đa 200 ký tự.")])
+    organisation = StringField("Cơ quan", validators=[capped(200, "Cơ quan: tối đa 200 ký tự.")])
     categories = _Checkboxes(
-        "Nhóm ngày kỷ niệm (để trống: tất cả)",
+        "Nhóm ngày kỷ niệm (để trống: tất cả)", validators=[capped(40)],
         choices=[SelectChoice(slug, c.label) for slug, c in CATEGORIES.items()])
-    scope = RadioField("Phạm vi", default=SCOPE_NOTABLE, choices=[
+    scope = RadioField("Phạm vi", default=SCOPE_NOTABLE, validators=[capped(40)], choices=[
         SelectChoice(SCOPE_NOTABLE, "Chỉ các ngày chỉ thị nêu tên và các năm tròn, năm chẵn"),
         SelectChoice(SCOPE_ALL, "Mọi ngày kỷ niệm hằng năm")])
 

@@ -50,7 +50,11 @@ class SubscriberRow(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last sign-up confirmation e-mail: a form re-posted sends no second one for a while.
+    # Its link carries this moment and works only while it is still here (single use).
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who stopped the sending, when an administrator did (migration 0007): no confirmation
+    # link or new sign-up undoes that; only an administrator's reactivation does.
+    deactivated_by: Mapped[str | None] = mapped_column(String(80))
 
     # Deleted with the subscriber by the database (ON DELETE CASCADE).
     deliveries: Mapped[list[DeliveryRow]] = relationship(passive_deletes=True)

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 
 from ..catalogue import CATEGORIES
-from ..delivery.channels import PermanentFailure, TemporaryFailure
-from ..delivery.channels.email import build_confirmation, transport_from_url
 from ..feeds.links import feed_url, google_subscribe_url, webcal_url
+from ..store import audit
 from ..web.context import services
+from ..web.limits import Rate, accepted, everyone, limited
 from ..web.security import csrf
+from .confirmations import ConfirmationMailer
 from .delivering import UNSUBSCRIBE
 from .forms import SignupForm
 from .models import SubscriberRow
-from .subscribers import NewSubscriber, SubscriberError, add, find, unsubscribe
-from .tokens import make_timed_token, read_timed_token, read_token
+from .subscribers import NewSubscriber, SubscriberError, sign_up, unsubscribe
+from .subscribers import confirm as confirm_subscriber
+from .tokens import make_confirm_token, read_confirm_token, read_token, sent_matches
 
 bp = Blueprint("reminders", __name__)
 
@@ -30,24 +32,45 @@ CONFIRM = "confirm"
 # One confirmation e-mail per address in this time, however often the form is posted: the
 # form cannot be used to flood someone's mailbox. The page says the same either way.
 CONFIRM_COOLDOWN = timedelta(minutes=10)
+# However many addresses are typed in: a few sign-ups per client, and a ceiling for the
+# whole site (only forms that were taken count towards it), so the form is no mail cannon.
+SIGNUP_LIMITS = (
+    Rate("5 per hour;20 per day", "signup",
+         "Bạn đã gửi biểu mẫu đăng ký nhiều lần. Vui lòng thử lại sau."),
+    Rate("200 per hour", "signup-all",
+         "Hệ thống đang nhận quá nhiều yêu cầu đăng ký. Vui lòng thử lại sau ít phút.",
+         key=everyone, counts=accepted),
+)
+# The audit log's "who" of a confirmation: the person, through the e-mailed link.
+BY_LINK = "(liên kết xác nhận)"
+STOPPED_BY_ADMIN = ("Quản trị viên đã ngừng gửi thư cho địa chỉ này; liên kết xác nhận không "
+                    "bật lại được. Vui lòng liên hệ quản trị viên.")
+USED = ("Liên kết xác nhận này đã được dùng hoặc đã có liên kết mới hơn. Nếu vẫn muốn nhận "
+        "thư nhắc, hãy đăng ký lại.")
 
 
-def _confirming(session, token: str) -> SubscriberRow:
+def _confirming(session, token: str) -> tuple[SubscriberRow, int]:
+    """The subscriber a confirmation link names, and the moment the link was sent."""
     svc = services()
-    return _from_token(session, read_timed_token(svc.settings.secret_key, CONFIRM, token,
-                                                 svc.clock.now()), "xác nhận")
+    found = read_confirm_token(svc.settings.secret_key, CONFIRM, token, svc.clock.now())
+    if found is None:
+        abort(404, description="Liên kết xác nhận không hợp lệ hoặc đã hết hạn.")
+    row = _row(session, found[0], found[1], "xác nhận")
+    if row.deactivated_by is not None:
+        abort(403, description=STOPPED_BY_ADMIN)
+    return row, found[2]
 
 
 def _unsubscribing(session, token: str) -> SubscriberRow:
-    return _from_token(session, read_token(services().settings.secret_key, UNSUBSCRIBE, token),
-                       "hủy đăng ký")
-
-
-def _from_token(session, found: tuple[int, str] | None, what: str) -> SubscriberRow:
+    found = read_token(services().settings.secret_key, UNSUBSCRIBE, token)
     if found is None:
-        abort(404, description=f"Liên kết {what} không hợp lệ hoặc đã hết hạn.")
-    row = session.get(SubscriberRow, found[0])
-    if row is None or row.email.lower() != found[1]:
+        abort(404, description="Liên kết hủy đăng ký không hợp lệ hoặc đã hết hạn.")
+    return _row(session, found[0], found[1], "hủy đăng ký")
+
+
+def _row(session, ident: int, email: str, what: str) -> SubscriberRow:
+    row = session.get(SubscriberRow, ident)
+    if row is None or row.email.lower() != email:
         abort(404, description=f"Liên kết {what} không còn hiệu lực.")
     return row
 
@@ -76,49 +99,30 @@ def subscribe():
 
 
 @bp.post("/subscribe")
+@limited(*SIGNUP_LIMITS)
 def signup():
     svc = services()
     form = SignupForm()
     if not form.validate_on_submit():
         return render_subscribe(form), 400
+    try:
+        new = NewSubscriber.parse(
+            form.email.data, name=form.name.data, organisation=form.organisation.data,
+            categories=form.categories.data, scope=form.scope.data)
+    except SubscriberError as exc:
+        form.email.errors = [*form.email.errors, str(exc)]
+        return render_subscribe(form), 400
     now = svc.clock.now()
-    send_to: tuple[int, str, str | None] | None = None
     with svc.database.session() as session:
-        row = find(session, form.email.data)
-        if row is None:
-            try:
-                new = NewSubscriber.parse(
-                    form.email.data, name=form.name.data, organisation=form.organisation.data,
-                    categories=form.categories.data, scope=form.scope.data)
-            except SubscriberError as exc:
-                form.email.errors = [*form.email.errors, str(exc)]
-                return render_subscribe(form), 400
-            row = add(session, new, now, confirmed=False)
-        elif not row.receives:
-            # Pending, or unsubscribed earlier: ask again; preferences as given now.
-            row.active, row.confirmed_at, row.unsubscribed_at = True, None, None
-            row.categories = sorted(form.categories.data) or None
-            row.scope = form.scope.data
-        recently = (row.confirmation_sent_at is not None
-                    and now - row.confirmation_sent_at < CONFIRM_COOLDOWN)
-        if row.confirmed_at is None and not recently:
-            send_to = (row.id, row.email, row.name)
-    if send_to is not None:
-        ident, email, name = send_to
-        token = make_timed_token(svc.settings.secret_key, CONFIRM, ident, email, now)
-        message = build_confirmation(
-            recipient=email, name=name, sender=svc.settings.mail_from,
-            confirm_url=f"{svc.settings.base_url}{url_for('reminders.confirm', token=token)}",
-            sent_at=now, host=_host())
-        try:
-            with transport_from_url(svc.settings.mail_url).connect() as mail:
-                mail.send(message)
-        except (TemporaryFailure, PermanentFailure):
-            flash("Chưa gửi được thư xác nhận. Vui lòng thử lại sau ít phút.", "error")
-            return redirect(url_for("reminders.subscribe"))
-        with svc.database.session() as session:
-            session.get(SubscriberRow, ident).confirmation_sent_at = now
-    # The same answer whether or not the address was known: no address is disclosed.
+        claim = sign_up(session, new, now, CONFIRM_COOLDOWN)
+    if claim is not None:
+        token = make_confirm_token(svc.settings.secret_key, CONFIRM, claim.subscriber_id,
+                                   claim.email, claim.sent_at, now)
+        # The base URL of the settings, never the request's Host header.
+        confirm_url = f"{svc.settings.base_url}{url_for('reminders.confirm', token=token)}"
+        svc.shared(ConfirmationMailer).send(claim, confirm_url)
+    # The same answer, at once, whether or not the address was known or a message is on its
+    # way: neither the page nor its timing discloses an address.
     return redirect(url_for("reminders.sent"))
 
 
@@ -127,17 +131,13 @@ def sent():
     return render_template("subscribe_sent.html")
 
 
-def _host() -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(services().settings.base_url).hostname or "localhost"
-
-
 @bp.get("/subscribe/confirm/<token>")
 def confirm(token: str):
     svc = services()
     with svc.database.session() as session:
-        row = _confirming(session, token)
+        row, sent = _confirming(session, token)
+        if not row.receives and not sent_matches(row.confirmation_sent_at, sent):
+            abort(404, description=USED)
         return render_template("subscribe_confirm.html", email=row.email, token=token,
                                done=row.receives)
 
@@ -146,9 +146,17 @@ def confirm(token: str):
 def confirm_post(token: str):
     svc = services()
     with svc.database.session() as session:
-        row = _confirming(session, token)
-        if not row.receives:
-            row.confirmed_at, row.active, row.unsubscribed_at = svc.clock.now(), True, None
+        row, sent = _confirming(session, token)
+        if row.receives:  # confirmed already (the same link twice): nothing to change
+            return render_template("subscribe_confirm.html", email=row.email, token=token,
+                                   done=True)
+        now = svc.clock.now()
+        if not sent_matches(row.confirmation_sent_at, sent) or not confirm_subscriber(
+                session, row.id, row.confirmation_sent_at, now):
+            abort(404, description=USED)
+        audit.record(session, who=BY_LINK, action="subscriber-confirm", at=now,
+                     subject=row.email, changes=audit.diff(
+                         {"active": False}, {"active": True}))
         return render_template("subscribe_confirm.html", email=row.email, token=token,
                                done=True)
 

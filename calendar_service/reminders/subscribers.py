@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -134,10 +134,99 @@ def remove(session: Session, email: str) -> bool:
 
 
 def unsubscribe(session: Session, row: SubscriberRow, now: datetime) -> None:
-    """Keep the row (and its history), stop sending."""
+    """Keep the row (and its history), stop sending (the person's own choice: they may sign
+    up again)."""
     if row.active:
         row.active = False
         row.unsubscribed_at = now
+
+
+def deactivate_by_admin(session: Session, row: SubscriberRow, who: str, now: datetime) -> None:
+    """An administrator stops the sending: no confirmation link and no new sign-up undoes
+    it, only `reactivate_by_admin`."""
+    unsubscribe(session, row, now)
+    row.deactivated_by = who
+
+
+def reactivate_by_admin(session: Session, row: SubscriberRow) -> None:
+    row.active, row.unsubscribed_at, row.deactivated_by = True, None, None
+
+
+# --- The public sign-up (double opt-in) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to send one confirmation e-mail, taken atomically (see `sign_up`)."""
+
+    subscriber_id: int
+    email: str
+    name: str | None
+    sent_at: datetime
+
+
+def sign_up(session: Session, new: NewSubscriber, now: datetime, cooldown: timedelta
+            ) -> Claim | None:
+    """A sign-up from the public form: a pending subscriber (or the preferences of one who
+    is pending or unsubscribed themselves), and the right to send the confirmation e-mail —
+    or None when none is to be sent: the address already receives, an administrator
+    stopped it, or one was sent less than `cooldown` ago.
+
+    Safe however many of these run at once for one address: the row is inserted with ON
+    CONFLICT DO NOTHING (no IntegrityError, no 500), and the right to send is claimed by one
+    conditional UPDATE of `confirmation_sent_at`, which only one of them can win."""
+    dialect = session.connection().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if find(session, new.email) is None:
+        session.execute(insert(SubscriberRow.__table__).values(
+            email=new.email, name=new.name, organisation=new.organisation,
+            categories=new.categories, scope=new.scope, lead_days=None, webhook_url=None,
+            email_enabled=True, active=True, created_at=now, confirmed_at=None,
+        ).on_conflict_do_nothing(index_elements=["email"]))
+    row = find(session, new.email)
+    if row is None or row.receives or row.deactivated_by is not None:
+        return None  # the same answer as any other: nothing is disclosed
+    if row.confirmed_at is not None or not row.active:
+        # Unsubscribed earlier (by themselves): asked again, with the preferences given now.
+        row.active, row.confirmed_at, row.unsubscribed_at = True, None, None
+    row.categories, row.scope = new.categories, new.scope
+    session.flush()
+    claimed = session.execute(
+        update(SubscriberRow)
+        .where(SubscriberRow.id == row.id, SubscriberRow.confirmed_at.is_(None),
+               SubscriberRow.deactivated_by.is_(None),
+               or_(SubscriberRow.confirmation_sent_at.is_(None),
+                   SubscriberRow.confirmation_sent_at <= now - cooldown))
+        .values(confirmation_sent_at=now)
+        .returning(SubscriberRow.id)
+        .execution_options(synchronize_session=False)).first()
+    if claimed is None:
+        return None
+    return Claim(row.id, row.email, row.name, now)
+
+
+def release(session: Session, claim: Claim) -> None:
+    """The confirmation could not be sent: let the person ask again at once."""
+    session.execute(
+        update(SubscriberRow)
+        .where(SubscriberRow.id == claim.subscriber_id,
+               SubscriberRow.confirmation_sent_at == claim.sent_at)
+        .values(confirmation_sent_at=None)
+        .execution_options(synchronize_session=False))
+
+
+def confirm(session: Session, subscriber_id: int, sent_at: datetime, now: datetime) -> bool:
+    """Confirm a pending subscriber through the link sent at `sent_at`: once (the link's
+    moment is cleared), and never over an administrator's decision. True when this call
+    confirmed it."""
+    done = session.execute(
+        update(SubscriberRow)
+        .where(SubscriberRow.id == subscriber_id, SubscriberRow.confirmed_at.is_(None),
+               SubscriberRow.deactivated_by.is_(None),
+               SubscriberRow.confirmation_sent_at == sent_at)
+        .values(confirmed_at=now, active=True, unsubscribed_at=None, confirmation_sent_at=None)
+        .returning(SubscriberRow.id)
+        .execution_options(synchronize_session=False)).first()
+    return done is not None
 
 
 def list_all(session: Session) -> list[SubscriberRow]:

@@ -69,3 +69,34 @@ def read_timed_token(secret: str, purpose: str, token: str, now: datetime,
             or not isinstance(data.get("email"), str):
         return None
     return data["id"], data["email"]
+
+
+def _micros(moment: datetime) -> int:
+    return round(moment.timestamp() * 1_000_000)
+
+
+def make_confirm_token(secret: str, purpose: str, subscriber_id: int, email: str,
+                       sent_at: datetime, now: datetime) -> str:
+    """A sign-up confirmation link's token: the subscriber, the address, and the moment the
+    confirmation was sent — the link works only while the subscriber's
+    `confirmation_sent_at` is still that moment, so it is good for one use, and a newer
+    link replaces it."""
+    return _timed(secret, purpose, now).dumps(
+        {"id": subscriber_id, "email": email.lower(), "sent": _micros(sent_at)})
+
+
+def read_confirm_token(secret: str, purpose: str, token: str, now: datetime,
+                       max_age: int = CONFIRM_MAX_AGE) -> tuple[int, str, int] | None:
+    """(subscriber id, address, sent moment in µs) when genuine and not expired, else None."""
+    try:
+        data = _timed(secret, purpose, now).loads(token, max_age=max_age)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int) \
+            or not isinstance(data.get("email"), str) or not isinstance(data.get("sent"), int):
+        return None
+    return data["id"], data["email"], data["sent"]
+
+
+def sent_matches(sent_at: datetime | None, stamp: int) -> bool:
+    return sent_at is not None and _micros(sent_at) == stamp

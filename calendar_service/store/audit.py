@@ -43,6 +43,7 @@ ACTION_LABELS = {
     "subscriber-add": "Thêm người nhận",
     "subscriber-deactivate": "Ngừng gửi",
     "subscriber-reactivate": "Kích hoạt lại",
+    "subscriber-confirm": "Xác nhận đăng ký (qua liên kết)",
     "send-now": "Gửi nhắc lịch ngay",
     "task-update": "Cập nhật việc",
     "task-add": "Thêm việc",

@@ -2,19 +2,24 @@
 
 * A control character (C0 or DEL: NUL, newline, escape…) in the path or in a query
   parameter is a 400: no feature has a use for one, and a NUL reaching PostgreSQL is an
-  error (on SQLite, a LIKE pattern that matches everything).
+  error (on SQLite, a LIKE pattern that matches everything). In a form field (name or
+  value), the same, but for the tab and the line breaks a text area sends.
 * `<int32:name>` in a route: an integer path segment in ASCII digits that fits a database
   integer; anything else matches no route (404) instead of overflowing in the query.
 """
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
 
-from ..params import CONTROL
+from ..params import CONTROL, shown
 
 INT32_MAX = 2**31 - 1
+# In a form: every C0 control and DEL but the tab and the line breaks (CR LF) of a text area.
+CONTROL_IN_FORM = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Int32Converter(IntegerConverter):
@@ -28,13 +33,19 @@ class Int32Converter(IntegerConverter):
 
 def _control_character_problem() -> str | None:
     """Why this request is refused (Vietnamese), or None: a control character in the path,
-    or in a query parameter's name or value."""
+    in a query parameter's name or value, or (but a tab or a line break) in a form's."""
     if CONTROL.search(request.path):
         return "Địa chỉ chứa ký tự điều khiển (như NUL); không có trang nào như vậy."
     for name, values in request.args.lists():
         if CONTROL.search(name) or any(CONTROL.search(v) for v in values):
-            shown = repr(name) if CONTROL.search(name) else name
-            return f"Tham số {shown}: không được chứa ký tự điều khiển (như NUL)."
+            named = shown(name) if CONTROL.search(name) else name[:100]
+            return f"Tham số {named}: không được chứa ký tự điều khiển (như NUL)."
+    if request.method == "POST" and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, values in request.form.lists():
+            if CONTROL_IN_FORM.search(name) or any(CONTROL_IN_FORM.search(v) for v in values):
+                return ("Dữ liệu gửi lên chứa ký tự điều khiển (như NUL) trong ô "
+                        f"{shown(name, 40)}; vui lòng nhập lại.")
     return None
 
 
