@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..delivery.models import DeliveryRow
 from ..plans.models import TaskRow
 from ..reminders.models import SubscriberRow
 from ..store.models import CommemorationRow
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: Sequence[T]
-    total: int
-    number: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def _paged(session: Session, query: Select, number: int, per_page: int) -> Page[Any]:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.execute(query.offset((number - 1) * per_page).limit(per_page)).all()
-    return Page(rows, total or 0, number, per_page)
+from ..store.paging import Page, paged
 
 
 def commemorations(session: Session, number: int, per_page: int) -> Page[Any]:
     c = CommemorationRow
     query = select(c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day,
                    c.status, c.cancelled_by_admin, c.revision, c.updated_at).order_by(c.id)
-    return _paged(session, query, number, per_page)
+    return paged(session, query, number, per_page)
 
 
 def subscribers(session: Session, number: int, per_page: int, *, q: str | None = None
@@ -56,7 +35,7 @@ def subscribers(session: Session, number: int, per_page: int, *, q: str | None =
             condition for column in (s.email, s.name, s.organisation)
             for condition in (column.like(typed, escape="\\"),
                               func.lower(column).like(lowered, escape="\\")))))
-    return _paged(session, query, number, per_page)
+    return paged(session, query, number, per_page)
 
 
 def _like(text: str) -> str:
@@ -83,4 +62,4 @@ def deliveries(session: Session, number: int, per_page: int, *, status: str | No
         query = query.where(d.status == status)
     if subscriber_id is not None:
         query = query.where(d.subscriber_id == subscriber_id)
-    return _paged(session, query, number, per_page)
+    return paged(session, query, number, per_page)

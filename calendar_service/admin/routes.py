@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
 from ..delivery.models import FAILED, PENDING, SENDING, SENT, SKIPPED
-from ..params import Choice, Integer, ParamError, Params, Text, Values
+from ..params import Choice, Integer, Params, Text
 from ..plans.generate import follow_catalogue
 from ..reminders import subscribers as subs
 from ..reminders.models import SubscriberRow
@@ -34,7 +34,8 @@ from ..reminders.tick import run_tick
 from ..store import audit
 from ..store.audit import AuditEntry
 from ..store.models import CommemorationRow
-from ..web.context import no_commemoration, services
+from ..store.paging import Page
+from ..web.context import no_commemoration, query_args, services
 from ..web.limits import Rate, failed, form_value, limited
 from . import editing, export, queries
 from .accounts import LOCK_DURATION, MAX_FAILED_ATTEMPTS, authenticate, normalise_username
@@ -78,14 +79,6 @@ PAGE = Integer(1, 100_000, default=1)
 LIST_PARAMS = Params(page=PAGE)
 SUBSCRIBER_PARAMS = Params(page=PAGE, q=Text(200))
 DELIVERY_PARAMS = Params(page=PAGE, status=Choice(DELIVERY_STATUSES))
-
-
-def _args(spec: Params) -> Values:
-    """This request's query parameters, or a 400 that names the bad one."""
-    try:
-        return spec.parse(request.args)
-    except ParamError as exc:
-        abort(400, description=str(exc))
 
 
 def _who() -> str:
@@ -153,7 +146,7 @@ def index():
     if account is not None and not account.is_administrator:
         return redirect(url_for("plans.tasks"))  # a member's home: its agency's tasks
     with services().database.session() as session:
-        page = queries.commemorations(session, _args(LIST_PARAMS).page, 100)
+        page = queries.commemorations(session, query_args(LIST_PARAMS).page, 100)
     return render_template("admin/index.html", page=page)
 
 
@@ -270,10 +263,10 @@ def observance_clear(ident: str, year: int):
 @bp.get("/audit")
 @admin_required
 def audit_log():
-    number = _args(LIST_PARAMS).page
+    number = query_args(LIST_PARAMS).page
     with services().database.session() as session:
         entries, total = audit.page(session, number, PER_PAGE)
-    page = queries.Page(entries, total, number, PER_PAGE)
+    page = Page(entries, total, number, PER_PAGE)
     return render_template("admin/audit.html", page=page)
 
 
@@ -298,7 +291,7 @@ def export_catalogue():
 # --- Subscribers and deliveries -------------------------------------------------------
 
 def _render_subscribers(form: SubscriberForm, status: int = 200):
-    args = _args(SUBSCRIBER_PARAMS)
+    args = query_args(SUBSCRIBER_PARAMS)
     q = args.q
     with services().database.session() as session:
         page = queries.subscribers(session, args.page, PER_PAGE, q=q or None)
@@ -346,7 +339,7 @@ def subscriber(ident: int):
         row = session.get(SubscriberRow, ident)
         if row is None:
             abort(404, description="Không có người đăng ký này.")
-        page = queries.deliveries(session, _args(LIST_PARAMS).page, PER_PAGE,
+        page = queries.deliveries(session, query_args(LIST_PARAMS).page, PER_PAGE,
                                   subscriber_id=ident)
         return render_template("admin/subscriber.html", row=row, page=page)
 
@@ -386,7 +379,7 @@ def subscriber_reactivate(ident: int):
 @bp.get("/deliveries")
 @admin_required
 def deliveries():
-    args = _args(DELIVERY_PARAMS)
+    args = query_args(DELIVERY_PARAMS)
     status = args.status
     with services().database.session() as session:
         page = queries.deliveries(session, args.page, PER_PAGE, status=status)

@@ -3,11 +3,11 @@ and as downloads (`?format=csv|xlsx|json`). Any logged-in account may read it.""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template
 
 from ..admin.auth import current_admin, login_required
-from ..params import FIRST_YEAR, LAST_YEAR, Choice, ParamError, Params
-from ..web.context import services
+from ..params import FIRST_YEAR, LAST_YEAR, Choice, Params
+from ..web.context import query_args, services
 from .models import STATUSES
 from .report import FORMATS, build_report, filename, percent
 
@@ -28,10 +28,7 @@ def _globals():
 def year(year: int):
     if not FIRST_YEAR <= year <= LAST_YEAR:
         abort(404, description=f"Chỉ có báo cáo cho các năm từ {FIRST_YEAR} đến {LAST_YEAR}.")
-    try:
-        chosen = REPORT_PARAMS.parse(request.args).format
-    except ParamError as exc:
-        abort(400, description=str(exc))
+    chosen = query_args(REPORT_PARAMS).format
     svc = services()
     with svc.database.session() as session:
         report = build_report(session, year, svc.clock.now(), svc.settings.tz)

@@ -15,7 +15,6 @@ removes tasks. Changes go through tasks.py and generate.py, as the command line'
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from datetime import date
 
 from flask import (
@@ -36,14 +35,15 @@ from ..admin.auth import Account, admin_required, current_account, layout_contex
 from ..anniversaries import Occurrence, occurrence_in
 from ..catalogue import ACTIVITY_KINDS, CATEGORIES
 from ..clock import today
-from ..params import FIRST_YEAR, LAST_YEAR, Choice, Flag, Integer, ParamError, Params, Text
+from ..params import FIRST_YEAR, LAST_YEAR, Choice, Flag, Integer, Params, Text
 from ..store import audit
 from ..store.audit import AuditEntry
 from ..store.models import AgencyRow, CommemorationRow
+from ..store.paging import Page
 from ..store.queries import agencies as stored_agencies
 from ..store.queries import occurrences_between, to_value
 from ..vietnamese import short_date
-from ..web.context import services
+from ..web.context import query_args, services
 from ..web.forms import ASCII_DAY
 from . import feed
 from . import grid as plan_grid
@@ -68,30 +68,12 @@ NO_TASK = "Không có việc này."
 NO_FEED = "Không có lịch này. Địa chỉ có thể đã được đổi: hỏi quản trị viên địa chỉ mới."
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
-    total: int
-    number: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 @bp.context_processor
 def _globals():
     return {**layout_context(), "statuses": STATUSES, "status_filters": STATUS_FILTERS,
             "kinds": ACTIVITY_KINDS, "kind_short": plan_grid.KIND_SHORT, "categories": CATEGORIES,
             "action_labels": audit.ACTION_LABELS}
 
-
-def _args(spec: Params):
-    try:
-        return spec.parse(request.args)
-    except ParamError as exc:
-        abort(400, description=str(exc))
 
 
 def _account() -> Account:
@@ -124,7 +106,7 @@ def this_year():
 @bp.get(f"/admin/plans/<{YEAR}:year>")
 @login_required
 def grid(year: int):
-    args = _args(GRID_PARAMS)
+    args = query_args(GRID_PARAMS)
     with services().database.session() as session:
         f = plan_grid.GridFilter(agency=_agency_param(session, args.agency),
                                  status=args.status, overdue=args.overdue,
@@ -160,7 +142,7 @@ def generate_year(year: int):
 @bp.get("/admin/tasks")
 @login_required
 def tasks():
-    args = _args(TASKS_PARAMS)
+    args = query_args(TASKS_PARAMS)
     account = _account()
     day = _today()
     with services().database.session() as session:
@@ -319,7 +301,7 @@ def _render_new(year: int, form: ManualTaskForm, error: str | None = None, statu
 @bp.get(f"/admin/plans/<{YEAR}:year>/tasks/new")
 @admin_required
 def task_new(year: int):
-    args = _args(Params(commemoration=Text(80), agency=Text(80)))
+    args = query_args(Params(commemoration=Text(80), agency=Text(80)))
     form = ManualTaskForm(data={"commemoration": args.commemoration, "agency": args.agency})
     return _render_new(year, form)
 

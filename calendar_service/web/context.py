@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app
+from flask import Flask, abort, current_app, request
 
 from ..app_context import Services
+from ..params import ParamError, Params, Values
 from ..store import get_commemoration
 from ..store.queries import StoredCommemoration
 
@@ -17,6 +18,14 @@ def attach(app: Flask, services: Services) -> None:
 
 def services() -> Services:
     return current_app.extensions[_KEY]
+
+
+def query_args(spec: Params) -> Values:
+    """The request's query string read by `spec`; a bad parameter is a 400 naming it."""
+    try:
+        return spec.parse(request.args)
+    except ParamError as exc:
+        abort(400, description=str(exc))
 
 
 def no_commemoration(ident: str) -> str:
