@@ -240,53 +240,10 @@ def _host(run: Run) -> str:
     return urlsplit(run.services.settings.base_url).hostname or "localhost"
 
 
-class TaskNoticeKind:
-    """A notice of one task's coming due day, or of its being overdue."""
-
-    name = TASK_NOTICE
-
-    def prepare(self, run: Run, delivery_id: int) -> Prepared | None:
-        row = run.load(LOAD, delivery_id)
-        if row is None:
-            return None
-        label = f"{row.notice_key} {row.channel} → {row.address}"
-        today = run.now.astimezone(run.services.settings.tz).date()
-        with run.services.database.session() as session:
-            task = session.get(TaskRow, row.task_id) if row.task_id is not None else None
-            agency = session.get(AgencyRow, row.agency_id)
-            reason = None
-            if task is None or not task.open:
-                reason = "task done, cancelled or removed"
-            elif task.agency_id != row.agency_id:
-                reason = "task moved to another agency"
-            elif task.due_on is None or f":{task.due_on.isoformat()}" not in row.notice_key:
-                reason = "due day changed; a notice for the new day is planned"
-            elif row.notice_key.split(":")[2] == "due" and task.due_on < today:
-                reason = "due day already past"
-            elif not _still_a_contact(agency, row.channel, row.address):
-                reason = "no longer a contact of the agency"
-            if reason is not None:
-                return Prepared(label, row.channel, row.attempts, skip=reason)
-            view = _task_view(session, task, run.services.settings.base_url)
-            short = agency.short
-        assert view.due_on is not None
-        days_left = (view.due_on - today).days
-        overdue = days_left < 0
-        heading = (f"Quá hạn {-days_left} ngày" if overdue else
-                   "Đến hạn hôm nay" if days_left == 0 else f"Còn {days_left} ngày đến hạn")
-        return Prepared(label, row.channel, row.attempts, letter=Letter(
-            template="email/task_notice",
-            context={"task": view, "agency": short, "heading": heading, "overdue": overdue},
-            subject=f"[Lịch kỷ niệm] {heading} ({short_date(view.due_on)}): {view.title}",
-            address=row.address, recipient_name=short,
-            message_id=message_id(row.notice_key, row.channel, row.address, _host(run)),
-            sent_at=run.now))
-
-
-class DigestKind:
-    """An agency's weekly digest: its tasks due in the next 14 days, and overdue."""
-
-    name = DIGEST
+class _AgencyNotice:
+    """What both kinds of agency notice do with a claimed row: read it under the claim,
+    check the address is still a contact of an active agency, then let the kind write the
+    letter (`compose`, in the same session) or say why it is not to be sent."""
 
     def prepare(self, run: Run, delivery_id: int) -> Prepared | None:
         row = run.load(LOAD, delivery_id)
@@ -294,34 +251,83 @@ class DigestKind:
             return None
         label = f"{row.notice_key} {row.channel} → {row.address}"
         today = run.now.astimezone(run.services.settings.tz).date()
-        base = run.services.settings.base_url
         with run.services.database.session() as session:
             agency = session.get(AgencyRow, row.agency_id)
             if not _still_a_contact(agency, row.channel, row.address):
                 return Prepared(label, row.channel, row.attempts,
                                 skip="no longer a contact of the agency")
-            tasks = list(session.scalars(select(TaskRow).where(
-                TaskRow.agency_id == row.agency_id, TaskRow.status.in_(OPEN),
-                TaskRow.due_on.is_not(None), TaskRow.due_on <= today + DIGEST_AHEAD)
-                .order_by(TaskRow.due_on, TaskRow.id)))
-            views = [_task_view(session, t, base) for t in tasks]
-            short, name = agency.short, agency.name
+            found = self.compose(run, session, row, agency, today)
+        if isinstance(found, str):
+            return Prepared(label, row.channel, row.attempts, skip=found)
+        return Prepared(label, row.channel, row.attempts, letter=found)
+
+    def compose(self, run: Run, session: Session, row, agency: AgencyRow,
+                today: date) -> Letter | str:
+        raise NotImplementedError
+
+    @staticmethod
+    def letter(run: Run, row, agency: AgencyRow, template: str, subject: str,
+               context: dict) -> Letter:
+        return Letter(template=template, context=context, subject=subject,
+                      address=row.address, recipient_name=agency.short,
+                      message_id=message_id(row.notice_key, row.channel, row.address,
+                                            _host(run)),
+                      sent_at=run.now)
+
+
+class TaskNoticeKind(_AgencyNotice):
+    """A notice of one task's coming due day, or of its being overdue."""
+
+    name = TASK_NOTICE
+
+    def compose(self, run: Run, session: Session, row, agency: AgencyRow,
+                today: date) -> Letter | str:
+        task = session.get(TaskRow, row.task_id) if row.task_id is not None else None
+        if task is None or not task.open:
+            return "task done, cancelled or removed"
+        if task.agency_id != row.agency_id:
+            return "task moved to another agency"
+        if task.due_on is None or f":{task.due_on.isoformat()}" not in row.notice_key:
+            return "due day changed; a notice for the new day is planned"
+        if row.notice_key.split(":")[2] == "due" and task.due_on < today:
+            return "due day already past"
+        view = _task_view(session, task, run.services.settings.base_url)
+        assert view.due_on is not None
+        days_left = (view.due_on - today).days
+        overdue = days_left < 0
+        heading = (f"Quá hạn {-days_left} ngày" if overdue else
+                   "Đến hạn hôm nay" if days_left == 0 else f"Còn {days_left} ngày đến hạn")
+        return self.letter(
+            run, row, agency, "email/task_notice",
+            f"[Lịch kỷ niệm] {heading} ({short_date(view.due_on)}): {view.title}",
+            {"task": view, "agency": agency.short, "heading": heading, "overdue": overdue})
+
+
+class DigestKind(_AgencyNotice):
+    """An agency's weekly digest: its tasks due in the next 14 days, and overdue."""
+
+    name = DIGEST
+
+    def compose(self, run: Run, session: Session, row, agency: AgencyRow,
+                today: date) -> Letter | str:
+        base = run.services.settings.base_url
+        tasks = session.scalars(select(TaskRow).where(
+            TaskRow.agency_id == row.agency_id, TaskRow.status.in_(OPEN),
+            TaskRow.due_on.is_not(None), TaskRow.due_on <= today + DIGEST_AHEAD)
+            .order_by(TaskRow.due_on, TaskRow.id))
+        views = [_task_view(session, t, base) for t in tasks]
+        if not views:
+            return "nothing due in the next 14 days and nothing overdue"
         overdue = [v for v in views if v.due_on < today]
         coming = [v for v in views if v.due_on >= today]
-        if not views:
-            return Prepared(label, row.channel, row.attempts,
-                            skip="nothing due in the next 14 days and nothing overdue")
         week = row.notice_key.rsplit(":", 1)[1]
-        return Prepared(label, row.channel, row.attempts, letter=Letter(
-            template="email/task_digest",
-            context={"agency": short, "agency_name": name, "coming": coming,
-                     "overdue": overdue, "today": today, "week": week,
-                     "tasks_url": f"{base}/admin/tasks"},
-            subject=(f"[Lịch kỷ niệm] Việc của {short} tuần {week}: {len(coming)} sắp đến "
-                     f"hạn, {len(overdue)} quá hạn"),
-            address=row.address, recipient_name=short,
-            message_id=message_id(row.notice_key, row.channel, row.address, _host(run)),
-            sent_at=run.now))
+        return self.letter(
+            run, row, agency, "email/task_digest",
+            f"[Lịch kỷ niệm] Việc của {agency.short} tuần {week}: {len(coming)} sắp đến "
+            f"hạn, {len(overdue)} quá hạn",
+            {"agency": agency.short, "agency_name": agency.name, "coming": coming,
+             "overdue": overdue, "today": today, "week": week,
+             "tasks_url": f"{base}/admin/tasks"})
 
 
 KINDS = (TaskNoticeKind, DigestKind)
