@@ -35,6 +35,7 @@ def occurrence_dict(occ: Occurrence) -> dict:
         "title": occ.title,
         "commemoration": c.title,
         "category": c.category,
+        "scope": c.scope,
         "origin": c.origin.isoformat() if c.origin else str(c.origin_year),
         "precision": str(c.precision),
         "designated": occ.designated,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalogue import Commemoration
-from ..catalogue.model import ordinal
+from ..catalogue.model import DEFAULT_SCOPE, ordinal
 from ..store import list_commemorations
 from ..store.models import DirectiveRow
 
@@ -50,6 +50,8 @@ def entry(c: Commemoration, year: int, default_source: str | None) -> dict[str, 
     table["origin"] = c.origin if c.origin is not None else c.origin_year
     table["ordinal"] = ordinal(c.origin_year, year)
     table["category"] = c.category
+    if c.scope != DEFAULT_SCOPE:
+        table["scope"] = c.scope
     if c.location:
         table["location"] = c.location
     table["description"] = c.description

@@ -4,10 +4,13 @@ gives must match what is written here."""
 from __future__ import annotations
 
 from ..catalogue import CATEGORIES
+from ..catalogue.model import SCOPES
 
 DATE = {"type": "string", "format": "date"}
 NULLABLE_STR = {"type": ["string", "null"]}
 CATEGORY = {"type": "string", "enum": sorted(CATEGORIES)}
+SCOPE = {"type": "string", "enum": list(SCOPES),
+         "description": "national: the nation's observance; local: the province's own"}
 _ONE = "(" + "|".join(sorted(CATEGORIES)) + ")"
 CATEGORY_LIST = f"^{_ONE}(,{_ONE})*$"
 # calendar_service/params.py: 1/0, true/false, yes/no, on/off, in any case.
@@ -18,7 +21,7 @@ FLAG = {"type": "string", "pattern": "^(" + "|".join(
 OCCURRENCE = {
     "type": "object",
     "required": ["id", "year", "date", "weekday", "ordinal", "title", "commemoration",
-                 "category", "origin", "precision", "designated", "round", "round_rank",
+                 "category", "scope", "origin", "precision", "designated", "round", "round_rank",
                  "observed", "to_be_decided", "leap_day_shifted", "url"],
     "additionalProperties": False,
     "properties": {
@@ -31,6 +34,7 @@ OCCURRENCE = {
         "title": {"type": "string", "description": "e.g. Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ"},
         "commemoration": {"type": "string"},
         "category": CATEGORY,
+        "scope": SCOPE,
         "origin": {"type": "string", "description": "YYYY-MM-DD, or YYYY when only the year is known"},
         "precision": {"type": "string", "enum": ["day", "year"]},
         "designated": {"type": "boolean"},
@@ -45,7 +49,8 @@ OCCURRENCE = {
 
 COMMEMORATION = {
     "type": "object",
-    "required": ["id", "title", "category", "origin", "precision", "description", "location",
+    "required": ["id", "title", "category", "scope", "origin", "precision", "description",
+                 "location",
                  "source", "note", "aliases", "status", "revision", "updated_at", "next",
                  "url", "ics"],
     "additionalProperties": False,
@@ -53,6 +58,7 @@ COMMEMORATION = {
         "id": {"type": "string"},
         "title": {"type": "string"},
         "category": CATEGORY,
+        "scope": SCOPE,
         "origin": {"type": "string"},
         "precision": {"type": "string", "enum": ["day", "year"]},
         "description": {"type": "string"},

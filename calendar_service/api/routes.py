@@ -57,7 +57,7 @@ def event(ident: str):
     base = svc.settings.base_url
     upcoming = None if stored.cancelled else next_occurrence(c, today(svc.clock))
     return jsonify(
-        id=c.id, title=c.title, category=c.category,
+        id=c.id, title=c.title, category=c.category, scope=c.scope,
         origin=c.origin.isoformat() if c.origin else str(c.origin_year),
         precision=str(c.precision), description=c.description, location=c.location,
         source=c.source, note=c.note, aliases=list(c.aliases), status=stored.status,

@@ -28,7 +28,9 @@ from .lines import LineMap
 from .model import (
     CONTROL_IN_LINE,
     CONTROL_IN_PROSE,
+    DEFAULT_SCOPE,
     MAX_LEAD_DAYS,
+    SCOPES,
     Catalogue,
     CatalogueFile,
     Commemoration,
@@ -57,10 +59,10 @@ TEMPLATE_KEYS = {*TEMPLATE_REQUIRED, "categories", "round", "designated", "comme
                  "notice_days", "source"}
 ACTIVITY_REQUIRED = ("kind", "title", "agency", "due")
 ACTIVITY_KEYS = {*ACTIVITY_REQUIRED, "with", "from", "to"}
-CATALOGUE_KEYS = {"designates", "directive", "theme", "source"}
+CATALOGUE_KEYS = {"designates", "directive", "theme", "source", "scope"}
 REQUIRED_KEYS = ("id", "title", "category", "origin", "description")
 OPTIONAL_KEYS = ("source", "location", "note", "aliases", "lead_days", "ordinal", "observed_on",
-                 "observances")
+                 "observances", "scope")
 ENTRY_KEYS = set(REQUIRED_KEYS) | set(OPTIONAL_KEYS)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -174,6 +176,12 @@ def _type_name(value: Any) -> str:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _scope_message(value: Any) -> str:
+    shown = repr(value) if isinstance(value, str) else _type_name(value)
+    return ("expected one of " + ", ".join(f'"{s}"' for s in SCOPES)
+            + f" (the nation's observance, or the province's own), got {shown}")
 
 
 def _suggest(key: str, allowed: Iterable[str]) -> str:
@@ -342,10 +350,14 @@ class _FileReader:
                 ok = False
             else:
                 texts[key] = nfc(value.strip())
+        scope = table.get("scope", DEFAULT_SCOPE)
+        if scope not in SCOPES:
+            self.problem(at("scope"), "scope", _scope_message(scope))
+            ok = False
         if not ok:
             return None
         header = CatalogueFile(self.path, designates, texts["directive"] or "",
-                               texts["theme"] or "", texts["source"])
+                               texts["theme"] or "", texts["source"], scope)
         self.files.append(header)
         return header
 
@@ -390,6 +402,10 @@ class _FileReader:
         location = text("location")
         note = text("note", prose=True)
         source = text("source") or (header.source if header else None)
+
+        scope = raw.get("scope", header.scope if header else DEFAULT_SCOPE)
+        if scope not in SCOPES:
+            fail("scope", _scope_message(scope))
 
         category = raw.get("category")
         if category is not None and category not in CATEGORIES:
@@ -448,6 +464,7 @@ class _FileReader:
             designated_years=frozenset({header.designates}),
             observances=tuple(sorted(observances)),
             source_file=self.path,
+            scope=scope,
         )
 
     @staticmethod

@@ -30,6 +30,13 @@ def ordinal(origin_year: int, year: int) -> int:
     return year - origin_year
 
 
+# Whose observance it is: the nation's, or the province's (and its cities') own. Rankings put
+# national before local (the directive's own order); the key is per entry, defaulting to the
+# file's `[catalogue] scope`.
+SCOPES = ("national", "local")
+DEFAULT_SCOPE = "national"
+
+
 class Precision(StrEnum):
     DAY = "day"  # the historical date is known to the day
     YEAR = "year"  # only the year is known; a day is never invented
@@ -53,6 +60,7 @@ class Commemoration:
     # (year, day) pairs: the day an editor chose for that year's ceremony.
     observances: tuple[tuple[int, date], ...] = ()
     source_file: str | None = field(default=None, compare=False)
+    scope: str = DEFAULT_SCOPE  # one of SCOPES
 
     @property
     def precision(self) -> Precision:
@@ -87,6 +95,7 @@ class CatalogueFile:
     directive: str
     theme: str
     source: str | None
+    scope: str = DEFAULT_SCOPE  # the default of its entries' `scope`
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,9 @@ class CommemorationRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     lead_days: Mapped[list[int] | None] = mapped_column(JSON)
+    # "national" or "local" (catalogue.model.SCOPES): rankings put national first.
+    scope: Mapped[str] = mapped_column(String(16), default="national",
+                                       server_default="national")
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     # An administrator cancelled it (the entry may still be in the files): reloading an
     # unchanged file must not restore it. Cleared when the file's entry changes or vanishes.

@@ -53,6 +53,7 @@ def to_value(row: CommemorationRow) -> Commemoration:
         designated_years=frozenset(d.year for d in row.designations),
         observances=tuple((o.year, o.observed_on) for o in row.observances),
         source_file=row.source_file,
+        scope=row.scope,
     )
 
 
@@ -161,7 +162,8 @@ def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
         observed[ident].append((year, day))
     rows = session.execute(select(
         c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day, c.description,
-        c.source, c.location, c.note, c.aliases, c.lead_days, c.source_file, c.status)
+        c.source, c.location, c.note, c.aliases, c.lead_days, c.source_file, c.status,
+        c.scope)
         .where(condition).order_by(c.id))
     return [
         (Commemoration(
@@ -170,9 +172,10 @@ def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
             note=note, aliases=tuple(aliases or ()),
             lead_days=tuple(lead_days) if lead_days is not None else None,
             designated_years=frozenset(designated.get(ident, ())),
-            observances=tuple(observed.get(ident, ())), source_file=source_file), status)
+            observances=tuple(observed.get(ident, ())), source_file=source_file,
+            scope=scope), status)
         for (ident, title, category, year, month, day, description, source, location, note,
-             aliases, lead_days, source_file, status) in rows
+             aliases, lead_days, source_file, status, scope) in rows
     ]
 
 

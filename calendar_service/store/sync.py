@@ -91,6 +91,7 @@ def fingerprint(c: Commemoration) -> str:
         "lead_days": list(c.lead_days) if c.lead_days is not None else None,
         "designated": sorted(c.designated_years),
         "observances": [[y, d.isoformat()] for y, d in sorted(c.observances)],
+        "scope": c.scope,
     }
     encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
@@ -109,6 +110,7 @@ def _fields(c: Commemoration, digest: str) -> dict:
         "note": c.note,
         "aliases": list(c.aliases),
         "lead_days": list(c.lead_days) if c.lead_days is not None else None,
+        "scope": c.scope,
         "fingerprint": digest,
         "source_file": c.source_file,
     }
