@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from .catalogue.model import Commemoration, Precision, ordinal
+from .catalogue.model import Commemoration, Designation, Precision, ordinal
 
 ROUND_EVERY = 5  # Nghị định 145/2013/NĐ-CP: the larger ceremonies in years ending in 0 or 5
 
@@ -115,6 +115,11 @@ class Occurrence:
     @property
     def is_round(self) -> bool:
         return is_round(self.ordinal)
+
+    @property
+    def designated_by(self) -> tuple[Designation, ...]:
+        """The directives that name this occurrence (one, several, or none)."""
+        return self.commemoration.designated_by(self.year) if self.designated else ()
 
     @property
     def to_be_decided(self) -> bool:

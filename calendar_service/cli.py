@@ -68,16 +68,26 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
-def check(paths: tuple[str, ...]) -> None:
-    """Validate catalogue files (files, folders or globs); exit 1 listing every problem."""
-    files, catalogue = _read_catalogue(paths)
+@click.argument("paths", nargs=-1)
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[str, ...]) -> None:
+    """Validate catalogue files (files, folders or globs; default: CALENDAR_EVENTS, the files
+    `load` reads); exit 1 listing every problem."""
+    files, catalogue = _read_catalogue(paths or services_of(ctx).settings.events)
     headers = {f.path: f for f in catalogue.files}
     for path in map(str, files):
         held = []
         if path in headers:
             count = sum(1 for c in catalogue.commemorations if c.source_file == path)
-            held.append(f"{count} commemorations designated for {headers[path].designates}")
+            year = headers[path].designates
+            if year is None:
+                held.append(f"{count} commemorations (a standing list)")
+            else:
+                named = sum(1 for c in catalogue.commemorations for d in c.designations
+                            if d.directive == headers[path].id)
+                held.append(f"{count} commemorations defined, {named} designated for {year}")
+        if renames := sum(1 for r in catalogue.renames if r.source_file == path):
+            held.append(f"{renames} renames")
         if agencies := sum(1 for a in catalogue.agencies if a.source_file == path):
             held.append(f"{agencies} agencies")
         if templates := sum(1 for t in catalogue.templates if t.source_file == path):

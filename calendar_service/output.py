@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from .anniversaries import Occurrence
+from .catalogue.model import Designation
 from .vietnamese import padded_date, weekday
 
 ROUND_LABELS = {2: "năm tròn", 1: "năm chẵn"}  # Nghị định 145/2013: ends in 0 / ends in 5
@@ -24,6 +25,11 @@ def flags(occ: Occurrence) -> list[str]:
     return out
 
 
+def designation_dict(d: Designation) -> dict:
+    return {"directive": d.directive, "year": d.year, "ordinal": d.ordinal, "label": d.label,
+            "title": d.title}
+
+
 def occurrence_dict(occ: Occurrence) -> dict:
     c = occ.commemoration
     return {
@@ -39,6 +45,7 @@ def occurrence_dict(occ: Occurrence) -> dict:
         "origin": c.origin.isoformat() if c.origin else str(c.origin_year),
         "precision": str(c.precision),
         "designated": occ.designated,
+        "designated_by": [designation_dict(d) for d in occ.designated_by],
         "round": occ.is_round,
         "round_rank": occ.round_rank,
         "observed": occ.observed,

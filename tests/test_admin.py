@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from calendar_service.admin import accounts
 from calendar_service.admin.models import AdminUser
@@ -31,7 +31,6 @@ from calendar_service.store import (
     sync_catalogue,
 )
 from calendar_service.store.audit import AuditEntry
-from calendar_service.store.models import DirectiveRow
 from tests.conftest import EVENTS_2024, NOW, Cli, make_settings
 from tests.smtp_sink import SMTPSink
 
@@ -589,12 +588,48 @@ source = "Chỉ thị năm 2025, mục I.7"
     assert [f.designates for f in catalogue.files] == [2024, 2025]
 
 
-def test_export_explains_a_missing_catalogue_header(admin, admin_services):
-    with admin_services.database.session() as session:  # data loaded before migration 0003
-        session.execute(delete(DirectiveRow))
+def test_export_writes_standing_lists_and_designations_back(admin, admin_services, cli,
+                                                            tmp_path):
+    """A standing list and a directive that only names entries defined elsewhere come back
+    as such: loading the export changes nothing."""
+    standing = tmp_path / "national.toml"
+    standing.write_text("""\
+[catalogue]
+name = "Ngày lễ lớn"
+source = "Hướng dẫn thử"
+
+[[commemoration]]
+id = "quoc-khanh"
+title = "Ngày Quốc khánh"
+origin = 1945-09-02
+category = "national-day"
+description = "Mô tả."
+""", encoding="utf-8")
+    designating = tmp_path / "2025.toml"
+    designating.write_text("""\
+[catalogue]
+designates = 2025
+directive = "Chỉ thị năm 2025"
+theme = "Chủ đề"
+
+[[designation]]
+id = "quoc-khanh"
+ordinal = 80
+
+[[designation]]
+id = "dien-bien-phu"
+""", encoding="utf-8")
+    assert cli("load", str(EVENTS_2024), str(standing), str(designating)).exit_code == 0
     response = admin.get("/admin/export")
-    assert response.status_code == 302
-    assert "chạy lệnh calendar-service load" in admin.text("/admin/")
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        assert archive.namelist() == ["2024.toml", "2025.toml", "national.toml"]
+        out = tmp_path / "out"
+        archive.extractall(out)
+    assert "[[designation]]" in (out / "2025.toml").read_text()
+    revisions = {c.commemoration.id: c.revision for c in _all(admin_services)}
+    result = cli("load", *map(str, sorted(out.glob("*.toml"))))
+    assert "0 added, 0 updated, 0 restored, 0 cancelled, 13 unchanged" in result.stdout
+    assert {c.commemoration.id: c.revision for c in _all(admin_services)} == revisions
 
 
 # --- Subscribers and deliveries -------------------------------------------------------

@@ -64,7 +64,7 @@ def test_dien_bien_phu_event_in_detail(client, loaded):
     assert int(event["SEQUENCE"]) == 1
     assert str(event["URL"]) == "http://127.0.0.1:5000/events/dien-bien-phu"
     assert str(event["LOCATION"]) == "Điện Biên Phủ, tỉnh Điện Biên"
-    assert [str(c) for c in event["CATEGORIES"].cats] == ["Chiến thắng", "Theo chỉ thị", "Năm tròn"]
+    assert [str(c) for c in event["CATEGORIES"].cats] == ["Chiến thắng", "Theo chỉ thị", "Chỉ thị năm 2024", "Năm tròn"]
     description = str(event["DESCRIPTION"])
     assert "mục I.7" in description and "http://127.0.0.1:5000/events/dien-bien-phu" in description
 

@@ -18,10 +18,24 @@ _WORDS = ("0", "1", "true", "false", "yes", "no", "on", "off")
 FLAG = {"type": "string", "pattern": "^(" + "|".join(
     "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in w) for w in _WORDS) + ")$"}
 
+DESIGNATION = {
+    "type": "object",
+    "required": ["directive", "year", "ordinal", "label", "title"],
+    "additionalProperties": False,
+    "properties": {
+        "directive": {"type": "string", "description": "the directive's id, e.g. chi-thi-2024"},
+        "year": {"type": "integer"},
+        "ordinal": {"type": "integer", "minimum": 1},
+        "label": {"type": "string", "description": "its short name, e.g. Chỉ thị năm 2024"},
+        "title": {"type": "string", "description": "the directive as issued, in full"},
+    },
+}
+
 OCCURRENCE = {
     "type": "object",
     "required": ["id", "year", "date", "weekday", "ordinal", "title", "commemoration",
-                 "category", "scope", "origin", "precision", "designated", "round", "round_rank",
+                 "category", "scope", "origin", "precision", "designated", "designated_by",
+                 "round", "round_rank",
                  "observed", "to_be_decided", "leap_day_shifted", "url"],
     "additionalProperties": False,
     "properties": {
@@ -38,6 +52,8 @@ OCCURRENCE = {
         "origin": {"type": "string", "description": "YYYY-MM-DD, or YYYY when only the year is known"},
         "precision": {"type": "string", "enum": ["day", "year"]},
         "designated": {"type": "boolean"},
+        "designated_by": {"type": "array", "items": DESIGNATION,
+                          "description": "the directives that name this occurrence"},
         "round": {"type": "boolean"},
         "round_rank": {"type": "integer", "enum": [0, 1, 2]},
         "observed": {"type": "boolean"},
@@ -50,7 +66,7 @@ OCCURRENCE = {
 COMMEMORATION = {
     "type": "object",
     "required": ["id", "title", "category", "scope", "origin", "precision", "description",
-                 "location",
+                 "location", "location_today", "designations",
                  "source", "note", "aliases", "status", "revision", "updated_at", "next",
                  "url", "ics"],
     "additionalProperties": False,
@@ -63,6 +79,11 @@ COMMEMORATION = {
         "precision": {"type": "string", "enum": ["day", "year"]},
         "description": {"type": "string"},
         "location": NULLABLE_STR,
+        "location_today": {"type": ["string", "null"],
+                           "description": "the place's name today when it has been renamed or "
+                                          "merged since (e.g. nay thuộc thành phố Đà Nẵng)"},
+        "designations": {"type": "array", "items": DESIGNATION,
+                         "description": "every directive that names one of its occurrences"},
         "source": {"type": "string"},
         "note": NULLABLE_STR,
         "aliases": {"type": "array", "items": {"type": "string"}},

@@ -9,7 +9,7 @@ from ..anniversaries import next_occurrence
 from ..catalogue import CATEGORIES
 from ..clock import today
 from ..listing import Listing, ListingError
-from ..output import occurrence_dict
+from ..output import designation_dict, occurrence_dict
 from ..store import get_commemoration
 from ..web.context import services
 from ..web.errors import problem
@@ -60,6 +60,8 @@ def event(ident: str):
         id=c.id, title=c.title, category=c.category, scope=c.scope,
         origin=c.origin.isoformat() if c.origin else str(c.origin_year),
         precision=str(c.precision), description=c.description, location=c.location,
+        location_today=svc.renames.today(c.location, today(svc.clock)),
+        designations=[designation_dict(d) for d in c.designations],
         source=c.source, note=c.note, aliases=list(c.aliases), status=stored.status,
         revision=stored.revision, updated_at=stored.updated_at.isoformat(),
         next=_occurrence(upcoming, base) if upcoming else None,

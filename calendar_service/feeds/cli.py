@@ -23,18 +23,21 @@ from .service import render
               type=click.Choice(sorted(CATEGORIES)), help="Only these categories (repeatable).")
 @click.option("--designated", is_flag=True, help="Only occurrences a directive designates.")
 @click.option("--round", "round_only", is_flag=True, help="Only round anniversaries (×5).")
+@click.option("--notable", is_flag=True,
+              help="Only occurrences a directive designates or round ones (the departments' feed).")
 @click.option("--alarm", type=click.IntRange(0, MAX_ALARM_DAYS),
               help="Add a reminder alarm N days ahead.")
 @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, writable=True),
               help="Write to FILE (atomically) instead of standard output.")
 @click.pass_context
 def feed(ctx: click.Context, year: int | None, categories: tuple[str, ...], designated: bool,
-         round_only: bool, alarm: int | None, output_path: str | None) -> None:
+         round_only: bool, notable: bool, alarm: int | None, output_path: str | None) -> None:
     """Write the iCalendar feed: the same bytes GET /calendar.ics serves for that selection."""
     services = services_of(ctx)
     s = services.settings
     query = FeedQuery(categories=tuple(sorted(set(categories))), year=year,
-                      designated=designated, round_only=round_only, alarm_days=alarm)
+                      designated=designated, round_only=round_only, notable=notable,
+                      alarm_days=alarm)
     try:
         rendered = render(services, query, query.window(
             today(services.clock), s.feed_past_days, s.feed_future_days))

@@ -15,6 +15,8 @@ from icalendar import Alarm, Calendar, Event, vDuration, vText
 
 from ..anniversaries import Occurrence
 from ..catalogue import CATEGORIES
+from ..catalogue.model import Rename
+from ..catalogue.renames import with_today_name
 from ..store.queries import StoredCommemoration
 from ..vietnamese import nfc, short_date
 from .query import FeedQuery
@@ -31,6 +33,9 @@ class FeedSite:
     base_url: str
     timezone: str
     refresh: timedelta = timedelta(hours=6)
+    # Renamed places (`[[rename]]`): a location shows today's name as of the occurrence's
+    # day, so the bytes still depend on the data alone, never on "now".
+    renames: tuple[Rename, ...] = ()
 
     @property
     def host(self) -> str:
@@ -42,6 +47,17 @@ class FeedSite:
     @classmethod
     def from_settings(cls, settings) -> FeedSite:
         return cls(settings.base_url, settings.timezone, settings.feed_refresh)
+
+    @classmethod
+    def of(cls, services) -> FeedSite:
+        """From the settings, with the store's renames."""
+        settings = services.settings
+        return cls(settings.base_url, settings.timezone, settings.feed_refresh,
+                   services.renames.all())
+
+    def location(self, occ: Occurrence) -> str | None:
+        return with_today_name(occ.commemoration.location, self.renames,
+                               occ.date or date(occ.year, 12, 31))
 
 
 def uid_for(occ: Occurrence, host: str) -> str:
@@ -69,6 +85,8 @@ def description(occ: Occurrence, site: FeedSite) -> str:
                      f"(ngày sinh/ngày sự kiện chỉ biết năm {c.origin_year}).")
     if occ.shifted:
         parts.append("Sự kiện ngày 29/2: năm không nhuận kỷ niệm vào ngày 28/2.")
+    for d in occ.designated_by:
+        parts.append(f"Theo chỉ thị: {d.text} (kỷ niệm {d.ordinal} năm).")
     parts.append(f"Nguồn: {c.source}.")
     if c.note:
         parts.append(f"Ghi chú: {c.note}")
@@ -80,6 +98,8 @@ def categories(occ: Occurrence) -> list[str]:
     labels = [occ.commemoration.category_info.label]
     if occ.designated:
         labels.append("Theo chỉ thị")
+        # Which directive: one category per directive, so a calendar app can filter on it.
+        labels += [d.label for d in occ.designated_by]
     if occ.round_rank == 2:
         labels.append("Năm tròn")
     elif occ.round_rank == 1:
@@ -102,7 +122,9 @@ def event_component(occ: Occurrence, stored: StoredCommemoration, site: FeedSite
     event.add("url", site.event_url(c.id))
     event.add("categories", categories(occ))
     if c.location:
-        event.add("location", nfc(c.location))
+        event.add("location", nfc(site.location(occ)))
+    if occ.designated:
+        event.add("x-designated-by", ",".join(d.directive for d in occ.designated_by))
     event.add("transp", "TRANSPARENT")  # a commemoration makes nobody busy
     event.add("sequence", stored.revision)
     event.add("status", "CANCELLED" if stored.cancelled else "CONFIRMED")
@@ -122,6 +144,8 @@ def calendar_name(query: FeedQuery) -> str:
         qualifiers.append("theo chỉ thị")
     if query.round_only:
         qualifiers.append("năm tròn, năm chẵn")
+    if query.notable:
+        qualifiers.append("theo chỉ thị hoặc năm tròn, năm chẵn")
     if query.year is not None:
         qualifiers.append(f"năm {query.year}")
     return CALENDAR_NAME + (f" — {', '.join(qualifiers)}" if qualifiers else "")

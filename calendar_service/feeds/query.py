@@ -18,6 +18,7 @@ PARAMS = Params(
     year=Integer(MIN_YEAR, MAX_YEAR),
     designated=Flag(),
     round=Flag(),
+    notable=Flag(),
     alarm=Integer(0, MAX_ALARM_DAYS),
 )
 
@@ -32,6 +33,9 @@ class FeedQuery:
     year: int | None = None
     designated: bool = False
     round_only: bool = False
+    # Designated by any directive, or a round anniversary: the feed offered to departments,
+    # never empty in a year without a directive (the designated one is, outside its years).
+    notable: bool = False
     alarm_days: int | None = None
 
     @classmethod
@@ -43,7 +47,7 @@ class FeedQuery:
             raise FeedQueryError(exc.name, str(exc)) from None
         return cls(categories=values.category, year=values.year,
                    designated=values.designated, round_only=values.round,
-                   alarm_days=values.alarm)
+                   notable=values.notable, alarm_days=values.alarm)
 
     def window(self, today: date, past_days: int, future_days: int) -> tuple[date, date]:
         if self.year is not None:
@@ -57,6 +61,8 @@ class FeedQuery:
             return False
         if self.round_only and not occ.is_round:
             return False
+        if self.notable and not (occ.designated or occ.is_round):
+            return False
         return True
 
     def slug(self) -> str:
@@ -68,6 +74,8 @@ class FeedQuery:
             parts.append("theo-chi-thi")
         if self.round_only:
             parts.append("nam-tron")
+        if self.notable:
+            parts.append("noi-bat")
         if self.alarm_days is not None:
             parts.append(f"nhac-{self.alarm_days}")
         return "-".join(parts)

@@ -38,7 +38,7 @@ def event_download(ident: str):
     occ = next_dated_occurrence(stored.commemoration, today(svc.clock))
     if occ is None:
         abort(404, description="Chưa xác định ngày cho lần kỷ niệm tới.")
-    body = occurrence_calendar(occ, stored, FeedSite.from_settings(svc.settings))
+    body = occurrence_calendar(occ, stored, FeedSite.of(svc))
     feed = rendered(body, stored.updated_at, f"{ident}-{occ.year}.ics")
     response = feed_response(request, feed)
     response.headers["Content-Disposition"] = response.headers.get(

@@ -43,7 +43,7 @@ def render(services: Services, query: FeedQuery, window: tuple[date, date]) -> R
         items = stored_occurrences_between(session, window[0], window[1],
                                            include_cancelled=True)
     items = [(o, s) for o, s in items if query.accepts(o)]
-    body = build_calendar(items, query, FeedSite.from_settings(services.settings), window)
+    body = build_calendar(items, query, FeedSite.of(services), window)
     return rendered(body, last_modified(items), f"{query.slug()}.ics")
 
 

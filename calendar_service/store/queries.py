@@ -12,14 +12,17 @@ from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrences, origin_days_between
 from ..catalogue import Activity, Commemoration, PlanTemplate
+from ..catalogue.model import Designation, Rename, default_directive_label
 from .models import (
     ACTIVE,
     CANCELLED,
     AgencyRow,
     CommemorationRow,
     DesignationRow,
+    DirectiveRow,
     ObservanceRow,
     PlanTemplateRow,
+    RenameRow,
 )
 
 
@@ -50,11 +53,17 @@ def to_value(row: CommemorationRow) -> Commemoration:
         note=row.note,
         aliases=tuple(row.aliases or ()),
         lead_days=tuple(row.lead_days) if row.lead_days is not None else None,
-        designated_years=frozenset(d.year for d in row.designations),
+        designations=tuple(designation(d, d.directive) for d in row.designations),
         observances=tuple((o.year, o.observed_on) for o in row.observances),
         source_file=row.source_file,
         scope=row.scope,
     )
+
+
+def designation(row: DesignationRow, directive: DirectiveRow) -> Designation:
+    label = directive.name or default_directive_label(directive.year)
+    return Designation(year=row.year, directive=row.directive_id, ordinal=row.ordinal,
+                       label=label, title=directive.directive or label)
 
 
 def to_stored(row: CommemorationRow) -> StoredCommemoration:
@@ -148,15 +157,19 @@ def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
     """`ids`: also read only those commemorations' designations and observances (None:
     all of them, the cheaper query when nearly every row is wanted)."""
     c = CommemorationRow
-    designations = select(DesignationRow.commemoration_id, DesignationRow.year)
+    designations = (select(DesignationRow, DirectiveRow)
+                    .join(DirectiveRow, DirectiveRow.id == DesignationRow.directive_id)
+                    .order_by(DesignationRow.year, DesignationRow.directive_id))
     observances = select(ObservanceRow.commemoration_id, ObservanceRow.year,
                          ObservanceRow.observed_on).order_by(ObservanceRow.year)
     if ids is not None:
         designations = designations.where(DesignationRow.commemoration_id.in_(ids))
         observances = observances.where(ObservanceRow.commemoration_id.in_(ids))
-    designated: dict[str, set[int]] = defaultdict(set)
-    for ident, year in session.execute(designations):
-        designated[ident].add(year)
+    designated: dict[str, list[Designation]] = defaultdict(list)
+    directives: dict[str, DirectiveRow] = {}
+    for row, directive in session.execute(designations):
+        directive = directives.setdefault(directive.id, directive)
+        designated[row.commemoration_id].append(designation(row, directive))
     observed: dict[str, list[tuple[int, date]]] = defaultdict(list)
     for ident, year, day in session.execute(observances):
         observed[ident].append((year, day))
@@ -171,7 +184,7 @@ def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
             origin_day=day, description=description, source=source, location=location,
             note=note, aliases=tuple(aliases or ()),
             lead_days=tuple(lead_days) if lead_days is not None else None,
-            designated_years=frozenset(designated.get(ident, ())),
+            designations=tuple(designated.get(ident, ())),
             observances=tuple(observed.get(ident, ())), source_file=source_file,
             scope=scope), status)
         for (ident, title, category, year, month, day, description, source, location, note,
@@ -205,3 +218,10 @@ def agencies(session: Session, *, include_inactive: bool = False) -> list[Agency
     if not include_inactive:
         query = query.where(AgencyRow.active.is_(True))
     return list(session.scalars(query))
+
+
+def renames(session: Session) -> list[Rename]:
+    """The renames of places and agencies as last loaded, oldest first."""
+    return [Rename(old=r.old, new=r.new, since=r.since, source=r.source, kind=r.kind,
+                   source_file=r.source_file)
+            for r in session.scalars(select(RenameRow).order_by(RenameRow.since, RenameRow.id))]

@@ -1,13 +1,23 @@
-"""Jinja filters for Vietnamese dates."""
+"""Jinja filters for Vietnamese dates, and today's names of renamed places and agencies."""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from .. import vietnamese
+from ..clock import today
+from .context import services
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(vietnamese.short_date, "short_date")
     app.add_template_filter(vietnamese.long_date, "long_date")
     app.add_template_filter(vietnamese.weekday, "weekday")
+    app.add_template_filter(_today_name, "today_name")
+
+
+def _today_name(text: str | None) -> str | None:
+    """A place or agency as written, with today's name beside it when it has changed since
+    (the renames of the catalogue, as of the service's today)."""
+    svc = services()
+    return svc.renames.beside(text, today(svc.clock))
