@@ -21,7 +21,7 @@ from .app import create_app
 from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
-from .config import ConfigError
+from .config import ConfigError, Settings
 from .feeds import cli as feeds_cli
 from .params import EARLIEST_DAY, LATEST_DAY
 from .plans import cli as plans_cli
@@ -71,13 +71,24 @@ def main() -> None:
     """Commemorations of the provincial directive: catalogue, feeds, reminders, web."""
 
 
+def _settings(ctx: click.Context) -> Settings:
+    """The settings alone: `check` needs no database."""
+    root = ctx.find_root()
+    if root.obj is not None:
+        return root.obj.settings
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command()
 @click.argument("paths", nargs=-1)
 @click.pass_context
 def check(ctx: click.Context, paths: tuple[str, ...]) -> None:
     """Validate catalogue files (files, folders or globs; default: CALENDAR_EVENTS, the files
     `load` reads); exit 1 listing every problem."""
-    files, catalogue = _read_catalogue(paths or services_of(ctx).settings.events)
+    files, catalogue = _read_catalogue(paths or _settings(ctx).events)
     headers = {f.path: f for f in catalogue.files}
     for path in map(str, files):
         held = []

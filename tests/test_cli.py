@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 def test_check_accepts_the_2024_catalogue(cli, events_2024):
     result = cli("check", str(events_2024))
     assert result.exit_code == 0
-    assert "12 commemorations designated for 2024: OK" in result.stdout
+    assert "12 commemorations defined, 12 designated for 2024: OK" in result.stdout
 
 
 def test_check_reports_every_problem_on_stderr_and_exits_1(cli, tmp_path, events_2024):
@@ -161,4 +161,7 @@ def test_installed_entry_points_work_end_to_end(tmp_path):
                            "2024-05-07", "--to", "2024-05-07", "--json"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert [o["id"] for o in json.loads(done.stdout)] == ["dien-bien-phu", "huynh-ngoc-hue"]
+    # The day's one, then 2024's undated ones (year-only origins: events/2024.toml's and
+    # events/national.toml's campaign of 18–29/12/1972).
+    assert [o["id"] for o in json.loads(done.stdout)] == [
+        "dien-bien-phu", "ha-noi-dien-bien-phu-tren-khong", "huynh-ngoc-hue"]

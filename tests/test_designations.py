@@ -248,7 +248,7 @@ def test_the_notable_feed_is_not_empty_in_2027_and_old_addresses_keep_working(we
     assert "notable=1" in page and "designated=1" not in page
 
 
-def test_migration_0009_carries_the_old_designations_over_and_back(db_url):
+def test_migration_0010_carries_the_old_designations_over_and_back(db_url):
     """A store of the old shape (one directive per year, designations by year) upgrades to
     directives with ids and designations with ordinals, and downgrades back."""
     from alembic import command
@@ -259,7 +259,7 @@ def test_migration_0009_carries_the_old_designations_over_and_back(db_url):
 
     db = Database(db_url)
     try:
-        upgrade(db.engine, "0008")
+        upgrade(db.engine, "0009")
         with db.engine.begin() as conn:
             conn.execute(text(
                 "INSERT INTO commemorations (id, title, category, origin_year, origin_month, "
@@ -280,7 +280,7 @@ def test_migration_0009_carries_the_old_designations_over_and_back(db_url):
                 "SELECT commemoration_id, directive_id, year, ordinal FROM designations "
                 "ORDER BY year")).all() == [("dien-bien-phu", "chi-thi-2024", 2024, 70),
                                             ("dien-bien-phu", "chi-thi-2025", 2025, 71)]
-        command.downgrade(alembic_config(db.engine), "0008")
+        command.downgrade(alembic_config(db.engine), "0009")
         with db.engine.connect() as conn:
             assert conn.execute(text(
                 "SELECT commemoration_id, year FROM designations ORDER BY year")).all() == [
@@ -289,3 +289,46 @@ def test_migration_0009_carries_the_old_designations_over_and_back(db_url):
                 (2024,), (2025,)]
     finally:
         db.dispose()
+
+
+def test_check_without_paths_reads_what_load_reads(tmp_path, monkeypatch):
+    """`check` alone validates CALENDAR_EVENTS (default events/*.toml), with no database."""
+    from click.testing import CliRunner
+
+    from calendar_service.cli import main
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("CALENDAR_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    monkeypatch.delenv("CALENDAR_EVENTS", raising=False)
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "events/national.toml: 27 commemorations (a standing list): OK" in result.output
+    assert "events/quang-nam.toml: 8 commemorations (a standing list), 3 renames: OK" \
+        in result.output
+    assert "events/2024.toml: 12 commemorations defined, 12 designated for 2024: OK" \
+        in result.output
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_reminder_mail_names_the_directive_and_todays_place(all_loaded, cli, tmp_path):
+    import email
+    from email import policy
+
+    assert cli("subscribers", "add", "bien.tap@example.org", "--name", "Ban biên tập",
+               "--categories", "victory,national-day", "--scope", "all").exit_code == 0
+    result = cli("remind", "--as-of", "2025-08-26T08:00:00+07:00")
+    assert result.exit_code == 0, result.output
+    outbox = sorted((tmp_path / "outbox").glob("*.eml"))
+    texts = {}
+    for path in outbox:
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        texts[str(message["Subject"])] = message.get_body(("plain",)).get_content()
+    (qk,) = [t for s, t in texts.items() if "Quốc khánh" in s]
+    assert "Theo chỉ thị: Chỉ thị năm 2025: Chỉ thị thử nghiệm về các ngày kỷ niệm năm 2025 " \
+           "(kỷ niệm 80 năm)." in qk
+    assert cli("remind", "--as-of", "2025-07-31T08:00:00+07:00").exit_code == 0
+    thuong_duc = [p for p in sorted((tmp_path / "outbox").glob("*.eml")) if p not in outbox]
+    bodies = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+              .get_body(("plain",)).get_content() for p in thuong_duc]
+    assert any("Địa điểm: Thượng Đức, huyện Đại Lộc, tỉnh Quảng Nam (nay thuộc thành phố Đà "
+               "Nẵng)" in b for b in bodies), bodies

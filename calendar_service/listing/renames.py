@@ -1,35 +1,26 @@
-"""The renames of places and agencies as a per-process cache over the store, re-read when the
-data version changes: pages, the feed, the API and the plans ask it for today's name."""
+"""Today's names of renamed places and agencies, for the pages, the feed, the API, mail and
+plans: the renames are read with the listing index's snapshot (one query per data version,
+under the same version check), so asking costs nothing more."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 from ..catalogue.model import Rename
 from ..catalogue.renames import today_name, with_today_name
-from ..store.queries import renames
-from ..store.state import VersionWatch
+from .index import ListingIndex
 
 
 class RenameBook:
-    def __init__(self, database, watch: VersionWatch) -> None:
-        self.database = database
-        self.watch = watch
-        self._lock = threading.Lock()
-        self._loaded: tuple[int, tuple[Rename, ...]] | None = None
+    def __init__(self, listing: ListingIndex) -> None:
+        self.listing = listing
 
     @classmethod
     def of(cls, services) -> RenameBook:  # for services.shared(RenameBook.of)
-        return cls(services.database, services.watch)
+        return cls(services.listing)
 
     def all(self) -> tuple[Rename, ...]:
-        version = self.watch.current()
-        loaded = self._loaded
-        if loaded is None or loaded[0] != version:
-            with self._lock, self.database.session() as session:
-                loaded = self._loaded = (version, tuple(renames(session)))
-        return loaded[1]
+        return self.listing.snapshot().renames
 
     def today(self, text: str | None, as_of: date) -> str | None:
         """"nay thuộc thành phố Đà Nẵng", or None."""

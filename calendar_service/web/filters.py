@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 
 from .. import vietnamese
+from ..catalogue.renames import with_today_name
 from ..clock import today
 from .context import services
 
@@ -19,5 +20,10 @@ def register(app: Flask) -> None:
 def _today_name(text: str | None) -> str | None:
     """A place or agency as written, with today's name beside it when it has changed since
     (the renames of the catalogue, as of the service's today)."""
-    svc = services()
-    return svc.renames.beside(text, today(svc.clock))
+    if not text:
+        return text
+    if "renames" not in g:  # once per request: a page names many agencies
+        svc = services()
+        g.renames = (svc.renames.all(), today(svc.clock))
+    renames, as_of = g.renames
+    return with_today_name(text, renames, as_of)

@@ -6,16 +6,16 @@ renames of places and agencies (Quảng Nam into Đà Nẵng city, 1/7/2025).
 Existing rows carry over: each year's directive becomes `chi-thi-<year>` (the loader's
 default id) and its designations point at it, with the ordinal computed from the origin.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
