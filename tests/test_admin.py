@@ -31,7 +31,7 @@ from calendar_service.store import (
     sync_catalogue,
 )
 from calendar_service.store.audit import AuditEntry
-from tests.conftest import EVENTS_2024, NOW, Cli, make_settings
+from tests.conftest import EVENTS_2024, NOW, ROOT, Cli, make_settings
 from tests.smtp_sink import SMTPSink
 
 PASSWORD = "mật khẩu đủ dài 2024"
@@ -586,6 +586,32 @@ source = "Chỉ thị năm 2025, mục I.7"
     catalogue = load_catalogue(sorted(out.glob("*.toml")))
     assert list(catalogue.commemorations) == active_values(admin_services)
     assert [f.designates for f in catalogue.files] == [2024, 2025]
+
+
+def test_the_whole_default_catalogue_exports_and_reloads_unchanged(admin, admin_services, cli,
+                                                                   tmp_path):
+    """events/*.toml and a 2025 designation file: directives, standing lists, designations
+    of entries defined elsewhere and renames all come back; reloading changes nothing."""
+    files = sorted((ROOT / "events").glob("*.toml")) + [ROOT / "tests" / "data" / "2025.toml"]
+    assert cli("load", *map(str, files)).exit_code == 0
+    response = admin.get("/admin/export")
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        assert archive.namelist() == ["2024.toml", "2025.toml", "national.toml",
+                                      "quang-nam.toml"]
+        out = tmp_path / "out"
+        archive.extractall(out)
+    assert "[[rename]]" in (out / "quang-nam.toml").read_text()
+    exported = sorted(out.glob("*.toml"))
+    assert cli("check", *map(str, exported)).exit_code == 0
+    revisions = {c.commemoration.id: c.revision for c in _all(admin_services)}
+    result = cli("load", *map(str, exported), str(ROOT / "events" / "agencies.toml"),
+                 str(ROOT / "events" / "plans.toml"))
+    assert "0 added, 0 updated, 0 restored, 0 cancelled, 47 unchanged" in result.stdout
+    assert {c.commemoration.id: c.revision for c in _all(admin_services)} == revisions
+    with admin_services.database.session() as session:
+        from calendar_service.store.queries import renames
+
+        assert len(renames(session)) == 3
 
 
 def test_export_writes_standing_lists_and_designations_back(admin, admin_services, cli,

@@ -183,7 +183,7 @@ def test_the_grid_shows_the_2024_plan_across_the_six_agencies(app, who):
     for agency in II_2:
         assert 'class="task task-' in dbp[agency], agency
     assert "Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ" in page and "07/5/2024" in page
-    assert "Theo chỉ thị" in page and "Năm tròn" in page
+    assert "Theo Chỉ thị năm 2024" in page and "Năm tròn" in page
     # Huỳnh Ngọc Huệ's day is not known: his tasks are due "chưa định", his row is last.
     hue = grid_cells(page, "huynh-ngoc-hue")
     assert "chưa định" in "".join(hue.values())
