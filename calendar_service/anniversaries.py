@@ -29,6 +29,7 @@ from functools import lru_cache
 from . import lunar as lunar_calendar
 from .catalogue.model import Commemoration, LunarDay, Precision, ordinal
 from .lunar import LunarDate
+from .vietnamese import lunar_label
 
 ROUND_EVERY = 5  # Nghị định 145/2013/NĐ-CP: the larger ceremonies in years ending in 0 or 5
 
@@ -143,6 +144,14 @@ class Occurrence:
     @property
     def is_round(self) -> bool:
         return is_round(self.ordinal)
+
+    @property
+    def lunar_label(self) -> str | None:
+        """10/3 âm lịch: the lunar date of the day, shown beside the solar date wherever the
+        origin is lunar."""
+        if self.lunar is None:
+            return None
+        return lunar_label(self.lunar.day, self.lunar.month, self.lunar.leap)
 
     @property
     def to_be_decided(self) -> bool:

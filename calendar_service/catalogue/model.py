@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from ..lunar import LunarDate
-from ..vietnamese import fold
+from ..vietnamese import fold, lunar_label
 from .agencies import Agency
 from .categories import CATEGORIES, Category
 from .plans import PlanTemplate
@@ -43,6 +43,11 @@ class LunarDay:
 
     def in_year(self, year: int) -> LunarDate:
         return LunarDate(year, self.month, self.day, self.leap)
+
+    @property
+    def label(self) -> str:
+        """10/3 âm lịch (10/3 nhuận âm lịch in a leap month)."""
+        return lunar_label(self.day, self.month, self.leap)
 
 
 class Precision(StrEnum):
@@ -86,6 +91,24 @@ class Commemoration:
         if self.origin_year is None or self.origin_month is None or self.origin_day is None:
             return None
         return date(self.origin_year, self.origin_month, self.origin_day)
+
+    @property
+    def origin_key(self) -> str | None:
+        """The origin as data: 1954-05-07, 1904, a lunar one as 1789-L01-05 (L04L05: leap
+        month 4) or L03-10 without a year; None for a yearly observance. For JSON and UIDs."""
+        if self.lunar is not None:
+            lunar = f"L{self.lunar.month:02d}{'L' if self.lunar.leap else '-'}{self.lunar.day:02d}"
+            return lunar if self.origin_year is None else f"{self.origin_year}-{lunar}"
+        origin = self.origin
+        return origin.isoformat() if origin is not None else str(self.origin_year)
+
+    @property
+    def lunar_origin_label(self) -> str | None:
+        """5/1 âm lịch năm 1789; 10/3 âm lịch hằng năm (no historical year)."""
+        if self.lunar is None:
+            return None
+        when = "hằng năm" if self.origin_year is None else f"năm {self.origin_year}"
+        return f"{self.lunar.label} {when}"
 
     @property
     def category_info(self) -> Category:
