@@ -478,3 +478,32 @@ def test_the_reminder_mail_shows_both_dates(lunar_loaded, tmp_path):
     assert "Chủ Nhật, 26/4/2026 (10/3 âm lịch)" in plain
     assert "Chủ Nhật, 26/4/2026 (10/3 âm lịch)" in html
     assert "Mốc lịch sử: 10/3 âm lịch hằng năm" in plain
+
+
+def test_the_admin_shows_and_edits_a_lunar_entry(lunar_loaded):
+    from calendar_service.admin import accounts
+    from tests.test_admin import PASSWORD, Browser, edit_form, make_app, stored
+
+    with lunar_loaded.database.session() as session:
+        accounts.create_user(session, "admin", PASSWORD, lunar_loaded.clock.now())
+    admin = Browser(make_app(lunar_loaded))
+    admin.login()
+    listing = " ".join(re.sub(r"<[^>]+>", " ", admin.text("/admin/")).split())
+    assert "10/3 âm lịch hằng năm" in listing and "5/1 âm lịch năm 1789" in listing
+    page = " ".join(re.sub(r"<[^>]+>", " ", admin.text("/admin/events/gio-to-hung-vuong"))
+                    .split())
+    assert "Mốc lịch sử 10/3 âm lịch hằng năm" in page
+    assert "Đặt ngày tổ chức" not in page  # a lunar origin has its day: nothing to choose
+    response = admin.post("/admin/events/gio-to-hung-vuong",
+                          edit_form(lunar_loaded, "gio-to-hung-vuong",
+                                    title="Giỗ Tổ Hùng Vương – Lễ hội Đền Hùng",
+                                    lead_days="30, 7"),
+                          page="/admin/events/gio-to-hung-vuong")
+    assert response.status_code == 302
+    after = stored(lunar_loaded, "gio-to-hung-vuong")
+    assert after.revision == 2 and after.commemoration.lunar == LunarDay(3, 10)
+    assert after.commemoration.title == "Giỗ Tổ Hùng Vương – Lễ hội Đền Hùng"
+    assert after.commemoration.origin_year is None
+    occ = next_occurrence(after.commemoration, date(2026, 4, 1))
+    assert occ.date == date(2026, 4, 26) and occ.lead_days == (30, 7)
+    assert admin.get("/admin/export").status_code == 200
