@@ -9,16 +9,14 @@ import pytest
 
 from calendar_service.catalogue import load_catalogue
 from calendar_service.store import sync_catalogue
+from tests import test_browser
 from tests.conftest import ROOT
-from tests.test_browser import (  # noqa: F401 - fixtures used by name
-    browser,
-    db_url,
-    live,
-    page,
-    pytestmark,
-    shot,
-    sink,
-)
+
+# test_browser.py's fixtures, used by name; the same skip when Chromium is missing.
+browser, db_url, live, page, sink = (test_browser.browser, test_browser.db_url,
+                                     test_browser.live, test_browser.page, test_browser.sink)
+pytestmark = test_browser.pytestmark
+shot = test_browser.shot
 
 FILES = [ROOT / "events" / "2024.toml", ROOT / "tests" / "fixtures" / "lunar.toml"]
 
@@ -31,8 +29,8 @@ def lunar_store(loaded):
     return loaded
 
 
-def visible(page, text: str) -> None:
-    found = page.get_by_text(text, exact=False).first
+def visible(where, text: str) -> None:
+    found = where.get_by_text(text, exact=False).first
     assert found.is_visible(), f"{text!r} is not visible"
     box = found.bounding_box()
     assert box and box["width"] > 0 and box["height"] > 0
