@@ -2,16 +2,16 @@
 (lunar_month, lunar_day, lunar_leap) and may have no historical year (origin_year NULL: a
 yearly observance such as Tết, without ordinal).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
