@@ -21,7 +21,7 @@ from .app import create_app
 from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
-from .config import ConfigError
+from .config import ConfigError, Settings
 from .feeds import cli as feeds_cli
 from .params import EARLIEST_DAY, LATEST_DAY
 from .plans import cli as plans_cli
@@ -72,9 +72,15 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 def check(paths: tuple[str, ...]) -> None:
-    """Validate catalogue files (files, folders or globs); exit 1 listing every problem."""
+    """Validate catalogue files (files, folders or globs; default: CALENDAR_EVENTS); exit 1
+    listing every problem. Needs no database."""
+    if not paths:
+        try:
+            paths = Settings.from_env().events
+        except ConfigError as exc:
+            fail(f"error: {exc}")
     files, catalogue = _read_catalogue(paths)
     headers = {f.path: f for f in catalogue.files}
     for path in map(str, files):
