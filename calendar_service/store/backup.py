@@ -33,9 +33,10 @@ from .state import STATE_ID
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
-# Tables that a freshly migrated, empty database already fills: they do not make it "hold
-# data" (the migration seeds the data version's one row).
-BOOKKEEPING = frozenset({"alembic_version", "store_state"})
+# Tables that do not make a database "hold data": the schema's revision, the data version
+# (seeded by the migration) and the background jobs' heartbeats (written by a scheduler that
+# ran over the empty database).
+BOOKKEEPING = frozenset({"alembic_version", "store_state", "heartbeats"})
 PG_TOOLS_HINT = "install the PostgreSQL client tools (Debian: apt install postgresql-client)"
 
 
