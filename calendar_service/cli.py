@@ -6,7 +6,6 @@ through click's context object (see tests/conftest.py).
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date, timedelta
 
@@ -14,7 +13,7 @@ import click
 import waitress
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import output
+from . import logs, output
 from .admin import cli as admin_cli
 from .anniversaries import Occurrence
 from .app import create_app
@@ -193,9 +192,9 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
     app = create_app(services)
     click.echo(f"calendar-service on http://{host}:{port}/ "
                f"(database {services.database.engine.url.render_as_string()})")
+    logs.configure(services.settings)  # one line per request (and per tick), text or JSON
     ticker = None
     if not no_scheduler:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         ticker = make_scheduler(services)
         ticker.start()
     try:
