@@ -8,9 +8,17 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+import requests
 from alembic.script import ScriptDirectory
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,7 +34,7 @@ from calendar_service.reminders.tick import run_tick
 from calendar_service.store import Database, heartbeat, sync_catalogue
 from calendar_service.store.migrate import alembic_config, upgrade
 from tests.conftest import EVENTS_2024, NOW, make_settings
-from tests.smtp_sink import SMTPSink
+from tests.smtp_sink import SMTPSink, free_port
 
 TOKEN = "s3cret-metrics-token-0123456789"
 
@@ -445,3 +453,111 @@ def test_monitoring_settings(tmp_path):
     default = Settings.from_env({}, env_file=None)
     assert (default.log_format, default.log_level, default.metrics_token,
             default.metrics_multiproc_dir) == ("text", "INFO", None, None)
+
+
+# --- gunicorn, two workers, multiprocess mode ---------------------------------------------
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
+
+
+def _wait(condition, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _dead_pid() -> int:
+    pid = 4_000_000
+    while Path(f"/proc/{pid}").exists():
+        pid += 1
+    return pid
+
+
+def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
+    """Two real gunicorn workers with PROMETHEUS_MULTIPROC_DIR: whichever worker answers
+    /metrics, it counts every request of both, including a worker that has since ended;
+    on_starting cleared a dead process's file; the log lines are JSON."""
+    pytest.importorskip("gunicorn", reason="gunicorn (the test extra) is not installed")
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    stale = folder / f"counter_{_dead_pid()}.db"
+    stale.write_bytes(b"left by a previous run")  # not even a valid file: must go
+    port = free_port()
+    config = tmp_path / "gunicorn.conf.py"
+    config.write_text(
+        "from calendar_service.ops.gunicorn_hooks import child_exit, on_starting  # noqa\n"
+        f"bind = '127.0.0.1:{port}'\nworkers = 2\n", encoding="utf-8")
+    env = {**os.environ, "CALENDAR_DATABASE_URL": db_url, "CALENDAR_ENV": "test",
+           "CALENDAR_SECRET_KEY": "test-secret", "CALENDAR_HOME": str(tmp_path),
+           "CALENDAR_LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    stderr = (tmp_path / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(config), "calendar_service.wsgi:app"],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def up():
+            if server.poll() is not None:
+                raise AssertionError((tmp_path / "gunicorn.log").read_text())
+            try:
+                return requests.get(f"{url}/healthz", timeout=5).status_code == 200
+            except requests.RequestException:  # not listening yet, or a worker booting
+                return False
+
+        _wait(up, "gunicorn to answer")
+        assert not stale.exists()
+        workers = _wait(lambda: len(_children(server.pid)) == 2 and _children(server.pid),
+                        "two workers")
+
+        def year_pages(count: int) -> None:
+            # Two at a time: a sync worker busy with one leaves the other to its neighbour.
+            with ThreadPoolExecutor(2) as pool:
+                codes = list(pool.map(lambda _: requests.get(
+                    f"{url}/year/2024", headers={"Connection": "close"}, timeout=30
+                ).status_code, range(count)))
+            assert codes == [200] * count
+
+        year_pages(30)
+        counted = {int(p.stem.rsplit("_", 1)[1]) for p in folder.glob("counter_*.db")}
+        assert counted == workers  # both workers served (and counted) requests
+
+        def total() -> float:
+            response = requests.get(f"{url}/metrics", timeout=10)
+            assert response.status_code == 200
+            return value(samples(response.text), "calendar_http_requests_total",
+                         method="GET", route="/year/<int:year>", status="200")
+
+        assert {total() for _ in range(6)} == {30.0}  # the same sum from either worker
+        # One worker ends (gunicorn starts another): its counts stay in the sum.
+        ended = min(workers)
+        os.kill(ended, signal.SIGTERM)
+        _wait(lambda: ended not in _children(server.pid)
+              and len(_children(server.pid)) == 2, "a new worker")
+        year_pages(10)
+        assert {total() for _ in range(6)} == {40.0}
+        found = samples(requests.get(f"{url}/metrics", timeout=10).text)
+        assert value(found, "calendar_http_request_duration_seconds_count", method="GET",
+                     route="/year/<int:year>") == 40
+        assert ("calendar_ready", ()) in found  # the database's part too
+        # Not from outside loopback: the same server behind an untrusted proxy.
+        assert requests.get(f"{url}/metrics", headers={"X-Forwarded-For": "203.0.113.7"},
+                            timeout=10).status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        stderr.close()
+    lines = [json.loads(line) for line in (tmp_path / "gunicorn.log").read_text().splitlines()
+             if line.startswith("{")]
+    pages = [line for line in lines if line.get("event") == "request"
+             and line["route"] == "/year/<int:year>"]
+    assert len(pages) == 40
+    assert all(line["status"] == 200 and line["method"] == "GET" and line["request_id"]
+               for line in pages)
