@@ -15,7 +15,11 @@ outside the usual few is "other"; a delivery's kind, channel and status come fro
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+# No `_created` series beside every counter: they double the series for nothing here (and
+# the multiprocess mode has none), so one process and many expose the same names.
+disable_created_metrics()
 
 NAMESPACE = "calendar"
 
