@@ -114,6 +114,11 @@ def test_not_ready_when_the_database_does_not_answer(db_url, tmp_path, clock):
     # Nothing about where the database lives: no host, port or file name.
     text = response.get_data(as_text=True)
     assert "127.0.0.1" not in text and "broken.db" not in text and "postgres@" not in text
+    # /metrics still answers, and says so.
+    found = scrape(make_app(services).test_client())
+    assert value(found, "calendar_ready") == 0.0
+    assert value(found, "calendar_ready_check", check="database") == 0.0
+    assert ("calendar_deliveries_pending", (("channel", "email"),)) not in found
 
 
 def test_not_ready_when_the_migrations_are_behind(db_url, tmp_path, clock):
@@ -390,6 +395,21 @@ def test_one_json_line_per_request_without_secrets(watched, tmp_path, db_url, ca
     assert given["request_id"] == "nginx-req-0123456789abcdef"
     assert bad["request_id"] != "bad id with spaces" and len(bad["request_id"]) == 32
     assert nul["status"] == 400 and "\\x00" in nul["path"]
+
+
+def test_an_unhandled_error_is_logged_without_the_secret(watched, caplog):
+    app = make_app(watched)
+    app.testing = False  # as in production: the error handler answers 500 and logs
+
+    @app.get("/boom/<token>")
+    def boom(token):
+        raise RuntimeError("boom")
+
+    secret = "eyJzIjoxfQ.SECRETsignature1234567890"
+    response = app.test_client().get(f"/boom/{secret}")
+    assert response.status_code == 500
+    assert "unhandled error on /boom/… (request id " in caplog.text
+    assert secret not in caplog.text and "SECRET" not in caplog.text
 
 
 def test_the_request_id_is_answered(watched):
