@@ -6,7 +6,6 @@ through click's context object (see tests/conftest.py).
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ import click
 import waitress
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import output
+from . import logs, output
 from .admin import cli as admin_cli
 from .anniversaries import Occurrence
 from .app import create_app
@@ -210,9 +209,9 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
     app = create_app(services)
     click.echo(f"calendar-service on http://{host}:{port}/ (links: {services.settings.base_url}; "
                f"database {services.database.describe()})")
+    logs.configure(services.settings)  # one line per request (and per tick), text or JSON
     ticker = None
     if not no_scheduler:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         ticker = make_scheduler(services)
         ticker.start()
     try:
