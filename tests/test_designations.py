@@ -248,7 +248,7 @@ def test_the_notable_feed_is_not_empty_in_2027_and_old_addresses_keep_working(we
     assert "notable=1" in page and "designated=1" not in page
 
 
-def test_migration_0010_carries_the_old_designations_over_and_back(db_url):
+def test_migration_0011_carries_the_old_designations_over_and_back(db_url):
     """A store of the old shape (one directive per year, designations by year) upgrades to
     directives with ids and designations with ordinals, and downgrades back."""
     from alembic import command
@@ -259,7 +259,7 @@ def test_migration_0010_carries_the_old_designations_over_and_back(db_url):
 
     db = Database(db_url)
     try:
-        upgrade(db.engine, "0009")
+        upgrade(db.engine, "0010")
         with db.engine.begin() as conn:
             conn.execute(text(
                 "INSERT INTO commemorations (id, title, category, origin_year, origin_month, "
@@ -280,7 +280,7 @@ def test_migration_0010_carries_the_old_designations_over_and_back(db_url):
                 "SELECT commemoration_id, directive_id, year, ordinal FROM designations "
                 "ORDER BY year")).all() == [("dien-bien-phu", "chi-thi-2024", 2024, 70),
                                             ("dien-bien-phu", "chi-thi-2025", 2025, 71)]
-        command.downgrade(alembic_config(db.engine), "0009")
+        command.downgrade(alembic_config(db.engine), "0010")
         with db.engine.connect() as conn:
             assert conn.execute(text(
                 "SELECT commemoration_id, year FROM designations ORDER BY year")).all() == [

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrences, origin_days_between
-from ..catalogue import Activity, Commemoration, PlanTemplate
+from ..catalogue import Activity, Commemoration, LunarDay, PlanTemplate
 from ..catalogue.model import Designation, Rename, default_directive_label
 from .models import (
     ACTIVE,
@@ -47,6 +47,7 @@ def to_value(row: CommemorationRow) -> Commemoration:
         origin_year=row.origin_year,
         origin_month=row.origin_month,
         origin_day=row.origin_day,
+        lunar=lunar_of(row.lunar_month, row.lunar_day, row.lunar_leap),
         description=row.description,
         source=row.source,
         location=row.location,
@@ -64,6 +65,10 @@ def designation(row: DesignationRow, directive: DirectiveRow) -> Designation:
     label = directive.name or default_directive_label(directive.year)
     return Designation(year=row.year, directive=row.directive_id, ordinal=row.ordinal,
                        label=label, title=directive.directive or label)
+
+
+def lunar_of(month: int | None, day: int | None, leap: bool | None) -> LunarDay | None:
+    return None if month is None or day is None else LunarDay(month, day, bool(leap))
 
 
 def to_stored(row: CommemorationRow) -> StoredCommemoration:
@@ -92,7 +97,8 @@ def _month_day_filter(start: date, end: date) -> ColumnElement[bool] | None:
         return None
     md = tuple_(CommemorationRow.origin_month, CommemorationRow.origin_day)
     segments = [md.between(first, last) for first, last in origin_days_between(start, end)]
-    # Year-only origins have no day to index; they are few and always considered.
+    # Year-only and lunar origins have no solar day to index; they are few and always
+    # considered.
     return or_(CommemorationRow.origin_month.is_(None), *segments)
 
 
@@ -128,7 +134,8 @@ def stored_occurrences_between(
 def _rows_for_range(session: Session, start: date, end: date, include_cancelled: bool
                     ) -> list[CommemorationRow]:
     # A superset: the engine decides which of these have an anniversary in the range.
-    query = select(CommemorationRow).where(CommemorationRow.origin_year < end.year)
+    query = select(CommemorationRow).where(or_(CommemorationRow.origin_year < end.year,
+                                               CommemorationRow.origin_year.is_(None)))
     if not include_cancelled:
         query = query.where(CommemorationRow.status == ACTIVE)
     condition = _month_day_filter(start, end)
@@ -174,21 +181,23 @@ def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
     for ident, year, day in session.execute(observances):
         observed[ident].append((year, day))
     rows = session.execute(select(
-        c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day, c.description,
-        c.source, c.location, c.note, c.aliases, c.lead_days, c.source_file, c.status,
-        c.scope)
+        c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day, c.lunar_month,
+        c.lunar_day, c.lunar_leap, c.description, c.source, c.location, c.note, c.aliases,
+        c.lead_days, c.source_file, c.status, c.scope)
         .where(condition).order_by(c.id))
     return [
         (Commemoration(
             id=ident, title=title, category=category, origin_year=year, origin_month=month,
-            origin_day=day, description=description, source=source, location=location,
+            origin_day=day, lunar=lunar_of(lunar_month, lunar_day, lunar_leap),
+            description=description, source=source, location=location,
             note=note, aliases=tuple(aliases or ()),
             lead_days=tuple(lead_days) if lead_days is not None else None,
             designations=tuple(designated.get(ident, ())),
             observances=tuple(observed.get(ident, ())), source_file=source_file,
             scope=scope), status)
-        for (ident, title, category, year, month, day, description, source, location, note,
-             aliases, lead_days, source_file, status, scope) in rows
+        for (ident, title, category, year, month, day, lunar_month, lunar_day, lunar_leap,
+             description, source, location, note, aliases, lead_days, source_file, status,
+             scope) in rows
     ]
 
 

@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(vietnamese.short_date, "short_date")
     app.add_template_filter(vietnamese.long_date, "long_date")
     app.add_template_filter(vietnamese.weekday, "weekday")
+    app.add_template_global(vietnamese.lunar_label, "lunar_label")
     app.add_template_filter(_today_name, "today_name")
 
 

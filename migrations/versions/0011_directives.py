@@ -6,16 +6,16 @@ renames of places and agencies (Quảng Nam into Đà Nẵng city, 1/7/2025).
 Existing rows carry over: each year's directive becomes `chi-thi-<year>` (the loader's
 default id) and its designations point at it, with the ordinal computed from the origin.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -42,6 +42,7 @@ def upgrade() -> None:
     # renamed table, so the new tables could not take theirs otherwise. A few rows.
     directives = [dict(r._mapping) for r in bind.execute(sa.text(
         "SELECT year, directive, theme, source, source_file FROM directives"))]
+    # A yearly observance with no historical year (Tết, migration 0009) has no ordinal.
     designations = [dict(r._mapping) for r in bind.execute(sa.text(
         "SELECT d.commemoration_id, d.year, d.year - c.origin_year AS ordinal "
         "FROM designations d JOIN commemorations c ON c.id = d.commemoration_id"))]
@@ -65,7 +66,7 @@ def upgrade() -> None:
         sa.Column("commemoration_id", sa.String(80), nullable=False),
         sa.Column("directive_id", sa.String(80), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
+        sa.Column("ordinal", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["commemoration_id"], ["commemorations.id"], ondelete="CASCADE",
                                 name=op.f("fk_designations_commemoration_id_commemorations")),
         sa.ForeignKeyConstraint(["directive_id"], ["directives.id"], ondelete="CASCADE",
