@@ -606,7 +606,7 @@ def test_the_whole_default_catalogue_exports_and_reloads_unchanged(admin, admin_
     revisions = {c.commemoration.id: c.revision for c in _all(admin_services)}
     result = cli("load", *map(str, exported), str(ROOT / "events" / "agencies.toml"),
                  str(ROOT / "events" / "plans.toml"))
-    assert "0 added, 0 updated, 0 restored, 0 cancelled, 47 unchanged" in result.stdout
+    assert "0 added, 0 updated, 0 restored, 0 cancelled, 49 unchanged" in result.stdout
     assert {c.commemoration.id: c.revision for c in _all(admin_services)} == revisions
     with admin_services.database.session() as session:
         from calendar_service.store.queries import renames

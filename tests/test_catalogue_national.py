@@ -4,13 +4,13 @@ written by hand from the reference (the row numbers are its own), and a source f
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
 
 import pytest
 
 from calendar_service.anniversaries import occurrence_in
 from calendar_service.catalogue import load_catalogue
+from calendar_service.catalogue.model import LunarDay
 from tests.conftest import ROOT
 
 EVENTS = ROOT / "events"
@@ -45,6 +45,21 @@ NATIONAL = {
     "ha-noi-dien-bien-phu-tren-khong": (1972, "victory", 30),
     "tong-tuyen-cu-dau-tien": (date(1946, 1, 6), "historic-event", 31),
     "hiep-dinh-paris": (date(1973, 1, 27), "historic-event", 32),
+    # Lunar observances with no historical year (rows 1 and 6): a lunar day, no origin.
+    "tet-nguyen-dan": (LunarDay(1, 1), "national-day", 1),
+    "gio-to-hung-vuong": (LunarDay(3, 10), "national-day", 6),
+}
+# Section 2 of the reference: Tết and Giỗ Tổ, 2024–2032 (python-holidays and lunar-vn agree).
+LUNAR_DATES = {
+    2024: (date(2024, 2, 10), date(2024, 4, 18)),
+    2025: (date(2025, 1, 29), date(2025, 4, 7)),
+    2026: (date(2026, 2, 17), date(2026, 4, 26)),
+    2027: (date(2027, 2, 6), date(2027, 4, 16)),
+    2028: (date(2028, 1, 26), date(2028, 4, 4)),
+    2029: (date(2029, 2, 13), date(2029, 4, 23)),
+    2030: (date(2030, 2, 2), date(2030, 4, 12)),  # Vietnam's Tết, not China's 3/2
+    2031: (date(2031, 1, 23), date(2031, 4, 1)),
+    2032: (date(2032, 2, 11), date(2032, 4, 19)),
 }
 LOCAL = {
     "giai-phong-quang-nam": (date(1975, 3, 24), "victory", 33),
@@ -74,6 +89,9 @@ def catalogue():
 
 
 def _origin(c):
+    if c.lunar is not None:
+        assert c.origin_year is None  # a yearly observance: no historical year, no ordinal
+        return c.lunar
     return c.origin if c.origin is not None else c.origin_year
 
 
@@ -122,14 +140,13 @@ def test_the_references_quoted_anniversaries(catalogue, ident, year, day, ordina
     assert (occ.date, occ.ordinal) == (day, ordinal)
 
 
-def test_the_lunar_observances_wait_in_their_own_file():
-    """Not loaded by default (the glob events/*.toml does not reach events/pending/) until
-    lunar origins are supported; written with that syntax."""
-    data = tomllib.loads((EVENTS / "pending" / "national-lunar.toml").read_text("utf-8"))
-    lunar = {e["id"]: e["lunar"] for e in data["commemoration"]}
-    assert lunar == {"tet-nguyen-dan": {"month": 1, "day": 1},
-                     "gio-to-hung-vuong": {"month": 3, "day": 10}}
-    assert all("https://" in e["source"] for e in data["commemoration"])
+@pytest.mark.parametrize("year", sorted(LUNAR_DATES))
+def test_the_lunar_observances_fall_on_the_references_days(catalogue, year):
+    entries = {c.id: c for c in catalogue.commemorations}
+    tet, gio_to = (occurrence_in(entries[i], year) for i in ("tet-nguyen-dan",
+                                                              "gio-to-hung-vuong"))
+    assert (tet.date, gio_to.date) == LUNAR_DATES[year]
+    assert tet.ordinal is None and gio_to.ordinal is None
 
 
 def test_renames_are_data_with_a_source(catalogue):

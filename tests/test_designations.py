@@ -185,7 +185,7 @@ def test_reloading_without_the_2025_file_drops_its_designations(all_loaded, cli)
         stored = {s.commemoration.id: s for s in list_commemorations(session)}
     assert [d.year for d in stored["dien-bien-phu"].commemoration.designations] == [2024]
     assert not stored["quoc-khanh"].commemoration.designations
-    assert "47 commemorations: 0 added, 0 updated, 0 restored, 0 cancelled, 47 unchanged" in \
+    assert "49 commemorations: 0 added, 0 updated, 0 restored, 0 cancelled, 49 unchanged" in \
         cli("load", *map(str, EVENTS)).stdout
 
 
@@ -302,7 +302,7 @@ def test_check_without_paths_reads_what_load_reads(tmp_path, monkeypatch):
     monkeypatch.delenv("CALENDAR_EVENTS", raising=False)
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 0, result.output
-    assert "events/national.toml: 27 commemorations (a standing list): OK" in result.output
+    assert "events/national.toml: 29 commemorations (a standing list): OK" in result.output
     assert "events/quang-nam.toml: 8 commemorations (a standing list), 3 renames: OK" \
         in result.output
     assert "events/2024.toml: 12 commemorations defined, 12 designated for 2024: OK" \
