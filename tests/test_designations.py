@@ -332,3 +332,21 @@ def test_reminder_mail_names_the_directive_and_todays_place(all_loaded, cli, tmp
               .get_body(("plain",)).get_content() for p in thuong_duc]
     assert any("Địa điểm: Thượng Đức, huyện Đại Lộc, tỉnh Quảng Nam (nay thuộc thành phố Đà "
                "Nẵng)" in b for b in bodies), bodies
+
+
+def test_the_plan_pages_show_an_agencys_name_today(all_loaded, cli):
+    """The agencies keep the names the 2024 directive gives them; the plan grid shows what
+    they are today (the renames of events/quang-nam.toml, as of 27/11/2026)."""
+    from html import unescape
+
+    from calendar_service.admin import accounts
+    from tests.test_admin import PASSWORD, Browser, make_app
+
+    assert cli("plans", "generate", "--year", "2025").exit_code == 0
+    with all_loaded.database.session() as session:
+        accounts.create_user(session, "admin", PASSWORD, all_loaded.clock.now())
+    browser = Browser(make_app(all_loaded))
+    assert browser.login("admin").status_code == 302
+    page = unescape(browser.text("/admin/plans/2025"))
+    assert 'title="Báo Quảng Nam (nay thuộc Báo và Phát thanh, Truyền hình Đà Nẵng)"' in page
+    assert 'title="Sở Thông tin và Truyền thông (nay thuộc Sở Khoa học và Công nghệ)"' in page

@@ -325,7 +325,9 @@ class DigestKind(_AgencyNotice):
             run, row, agency, "email/task_digest",
             f"[Lịch kỷ niệm] Việc của {agency.short} tuần {week}: {len(coming)} sắp đến "
             f"hạn, {len(overdue)} quá hạn",
-            {"agency": agency.short, "agency_name": agency.name, "coming": coming,
+            {"agency": agency.short,
+             # as the files name it, with today's name beside it if renamed since
+             "agency_name": run.services.renames.beside(agency.name, today), "coming": coming,
              "overdue": overdue, "today": today, "week": week,
              "tasks_url": f"{base}/admin/tasks"})
 
