@@ -522,3 +522,18 @@ def test_the_fast_ordering_is_the_sort_key_order(start, days):
     end = start + timedelta(days=days)
     expected = sorted(iter_occurrences(values, start, end), key=Occurrence.sort_key)
     assert occurrences(values, start, end) == expected
+
+
+def test_the_engines_fast_constructor_makes_the_same_frozen_occurrence():
+    from dataclasses import FrozenInstanceError
+
+    from calendar_service.anniversaries import Occurrence
+
+    tet = entry("tet-nguyen-dan")
+    fast = occurrence_in(tet, 2026)
+    plain = Occurrence(commemoration=tet, year=2026, date=date(2026, 2, 17), ordinal=None,
+                       designated=True, observed=False, shifted=False,
+                       lunar=lunar.LunarDate(2026, 1, 1, False))
+    assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain)
+    with pytest.raises(FrozenInstanceError):
+        fast.date = date(2026, 2, 18)
