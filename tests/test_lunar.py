@@ -333,6 +333,14 @@ def test_the_export_writes_lunar_entries_back_as_check_reads_them():
         assert "origin" not in table and table["lunar"] == {"month": c.lunar.month,
                                                            "day": c.lunar.day}
         assert ("ordinal" in table) == (c.origin_year is not None)
+    import tomli_w
+
+    entries = [export_entry(c, 2026, None) for c in catalogue().commemorations]
+    document = {"catalogue": {"designates": 2026, "directive": "d", "theme": "t"},
+                "commemoration": entries}
+    again = load_text(tomli_w.dumps(document)).commemorations
+    assert [(c.id, c.lunar, c.origin_year) for c in again] == [
+        (c.id, c.lunar, c.origin_year) for c in catalogue().commemorations]
 
 
 # --- The store and every output -------------------------------------------------------------
