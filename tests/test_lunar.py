@@ -545,3 +545,23 @@ def test_the_engines_fast_constructor_makes_the_same_frozen_occurrence():
     assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain)
     with pytest.raises(FrozenInstanceError):
         fast.date = date(2026, 2, 18)
+
+
+def test_the_lunar_migration_downgrades_without_losing_an_observance(lunar_loaded):
+    """0009 down refuses while a yearly observance exists (the old schema needs a year);
+    without one it goes down, and up again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from calendar_service.store.migrate import alembic_config
+
+    engine = lunar_loaded.database.engine
+    with pytest.raises(RuntimeError, match="gio-to-hung-vuong, tet-nguyen-dan"):
+        command.downgrade(alembic_config(engine), "0008")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM commemorations")).scalar() == 15
+        conn.execute(text("DELETE FROM commemorations WHERE origin_year IS NULL"))
+    command.downgrade(alembic_config(engine), "0008")
+    command.upgrade(alembic_config(engine), "head")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM commemorations")).scalar() == 13
