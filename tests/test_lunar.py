@@ -573,3 +573,32 @@ def test_the_lunar_migration_downgrades_without_losing_an_observance(lunar_loade
     command.upgrade(alembic_config(engine), "head")
     with engine.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM commemorations")).scalar() == 13
+
+
+def test_a_late_lunar_day_is_planned_once_in_its_lunar_year(cli, tmp_path):
+    """23/12 of lunar year 2025 falls on 10/02/2026: `plans generate --year 2025` plans it
+    (due days in 2026), `--year 2026` does not plan it again, and a rerun adds nothing."""
+    import json
+
+    late = tmp_path / "late.toml"
+    late.write_text(late_month_source().replace("id = \"mung-mot-thang-chap\"",
+                                                "id = \"ong-cong-ong-tao\""), encoding="utf-8")
+    events = ROOT / "events"
+    assert cli("load", str(events / "2024.toml"), str(events / "agencies.toml"),
+               str(events / "plans.toml"), str(late)).exit_code == 0
+
+    def tasks(year: int) -> list[dict]:
+        result = cli("tasks", "--year", str(year), "--json")
+        assert result.exit_code == 0, result.output
+        return [t for t in json.loads(result.stdout) if t["commemoration"] == "ong-cong-ong-tao"]
+
+    for year in (2025, 2026, 2025, 2026):
+        result = cli("plans", "generate", "--year", str(year))
+        assert result.exit_code == 0, result.output
+    planned_2025, planned_2026 = tasks(2025), tasks(2026)
+    assert planned_2025 and all(t["due"] is None or t["due"] <= "2026-02-10"
+                                for t in planned_2025)
+    assert len({(t["kind"], t["agency"]) for t in planned_2025}) == len(planned_2025)
+    # The 2026 tasks are lunar year 2026's, on 23/12 of 2026 (early 2027), not a duplicate.
+    assert all(t["due"] is None or t["due"] > "2026-02-10" for t in planned_2026)
+    assert str(lunar.to_solar(2026, 12, 23)) >= max(t["due"] or "" for t in planned_2026)
