@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -254,7 +254,8 @@ class Settings:
                        if p) or (str(resources.EVENTS / "*.toml"),)
         database_url = (values.get("CALENDAR_DATABASE_URL", "").strip()
                         or f"sqlite:///{home / 'calendar.db'}")
-        mail_url = values.get("CALENDAR_MAIL_URL", "").strip() or f"file://{home / 'outbox'}"
+        mail_url = (values.get("CALENDAR_MAIL_URL", "").strip()
+                    or f"file://{quote(str(home / 'outbox'))}")
         return cls(
             database_url=normalise_database_url(database_url),
             events=events,
