@@ -602,3 +602,28 @@ def test_a_late_lunar_day_is_planned_once_in_its_lunar_year(cli, tmp_path):
     # The 2026 tasks are lunar year 2026's, on 23/12 of 2026 (early 2027), not a duplicate.
     assert all(t["due"] is None or t["due"] > "2026-02-10" for t in planned_2026)
     assert str(lunar.to_solar(2026, 12, 23)) >= max(t["due"] or "" for t in planned_2026)
+
+
+def test_a_task_notice_shows_both_dates(cli):
+    """An agency's task notice names the occurrence's day with its lunar date."""
+    from datetime import datetime as dt
+
+    from calendar_service.delivery.channels import Letter
+    from calendar_service.plans.models import TaskRow
+    from calendar_service.plans.notices import _task_view
+
+    events = ROOT / "events"
+    assert cli("load", str(events / "2024.toml"), str(events / "agencies.toml"),
+               str(events / "plans.toml"), str(FIXTURE)).exit_code == 0
+    assert cli("plans", "generate", "--year", "2026").exit_code == 0
+    with cli.services.database.session() as session:
+        task = session.query(TaskRow).filter_by(commemoration_id="gio-to-hung-vuong",
+                                                year=2026).first()
+        view = _task_view(session, task, "http://host")
+    assert view.occurrence_lunar == "10/3 âm lịch"
+    letter = Letter(template="email/task_notice", subject="s", address="a@example.org",
+                    recipient_name="Sở", message_id="<m@host>", sent_at=dt(2026, 4, 1),
+                    context={"task": view, "agency": "Sở", "heading": "h", "overdue": False})
+    expected = f"Ngày kỷ niệm: Giỗ Tổ Hùng Vương, {long_date(date(2026, 4, 26))} (10/3 âm lịch)"
+    assert expected in letter.render(".txt")
+    assert expected in " ".join(re.sub(r"<[^>]+>", " ", letter.render(".html")).split())
