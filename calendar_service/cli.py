@@ -215,7 +215,11 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
         ticker = make_scheduler(services)
         ticker.start()
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="calendar-service")
+        # The proxy headers reach the app as under gunicorn: ProxyFix believes them only from
+        # CALENDAR_TRUSTED_PROXIES proxies, and /metrics refuses a relayed request. (Waitress
+        # would otherwise drop them, and a request relayed by a local nginx would look local.)
+        waitress.serve(app, host=host, port=port, threads=threads, ident="calendar-service",
+                       clear_untrusted_proxy_headers=False)
     finally:
         if ticker is not None:
             ticker.shutdown(wait=False)

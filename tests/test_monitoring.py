@@ -581,3 +581,32 @@ def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
     assert len(pages) == 40
     assert all(line["status"] == 200 and line["method"] == "GET" and line["request_id"]
                for line in pages)
+
+
+def test_metrics_under_serve_refuse_a_request_a_local_proxy_relayed(loaded, db_url, tmp_path):
+    """Waitress (`serve`) passes the proxy headers on, so a request that a local nginx
+    relayed — from loopback, with X-Forwarded-For — is not taken for a local one."""
+    port = free_port()
+    env = {**os.environ, "CALENDAR_DATABASE_URL": db_url, "CALENDAR_ENV": "test",
+           "CALENDAR_SECRET_KEY": "test-secret", "CALENDAR_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "calendar_service", "serve", "--port", str(port),
+         "--no-scheduler"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def up():
+            assert server.poll() is None, "serve exited"
+            try:
+                return requests.get(f"{url}/healthz", timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+
+        _wait(up, "serve to answer")
+        assert requests.get(f"{url}/metrics", timeout=10).status_code == 200
+        for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+            assert requests.get(f"{url}/metrics", headers={header: "203.0.113.7"},
+                                timeout=10).status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
