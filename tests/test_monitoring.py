@@ -503,8 +503,9 @@ def _dead_pid() -> int:
 
 def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
     """Two real gunicorn workers with PROMETHEUS_MULTIPROC_DIR: whichever worker answers
-    /metrics, it counts every request of both, including a worker that has since ended;
-    on_starting cleared a dead process's file; the log lines are JSON."""
+    /metrics, it counts every request of both, including a worker that has since ended, and
+    the deliveries of another process sharing the folder; on_starting cleared a dead
+    process's file; the log lines are JSON."""
     pytest.importorskip("gunicorn", reason="gunicorn (the test extra) is not installed")
     folder = tmp_path / "metrics"
     folder.mkdir()
@@ -518,6 +519,7 @@ def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
     env = {**os.environ, "CALENDAR_DATABASE_URL": db_url, "CALENDAR_ENV": "test",
            "CALENDAR_SECRET_KEY": "test-secret", "CALENDAR_HOME": str(tmp_path),
            "CALENDAR_LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    sink = SMTPSink().start()
     stderr = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(config), "calendar_service.wsgi:app"],
@@ -570,10 +572,26 @@ def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
         # Not from outside loopback: the same server behind an untrusted proxy.
         assert requests.get(f"{url}/metrics", headers={"X-Forwarded-For": "203.0.113.7"},
                             timeout=10).status_code == 404
+        # Another process sharing the folder — here `remind`, as the `scheduler` would —
+        # delivers to a real SMTP server: its counts join the sums.
+        with loaded.database.session() as session:
+            for address in ("a@example.org", "b@example.org"):
+                subs.add(session, subs.NewSubscriber.parse(address), at("2024-01-01"))
+        remind = subprocess.run(
+            [sys.executable, "-m", "calendar_service", "remind", "--as-of",
+             "2024-04-30T08:00:00+07:00"], env={**env, "CALENDAR_MAIL_URL": sink.url},
+            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert remind.returncode == 0, remind.stderr
+        assert len(sink.received) >= 2
+        sent = {value(samples(requests.get(f"{url}/metrics", timeout=10).text),
+                      "calendar_deliveries_total", kind="reminder", channel="email",
+                      status="sent") for _ in range(4)}
+        assert sent == {float(len(sink.received))}
     finally:
         server.terminate()
         server.wait(timeout=30)
         stderr.close()
+        sink.stop()
     lines = [json.loads(line) for line in (tmp_path / "gunicorn.log").read_text().splitlines()
              if line.startswith("{")]
     pages = [line for line in lines if line.get("event") == "request"
