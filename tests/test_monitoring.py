@@ -142,6 +142,23 @@ def test_not_ready_when_the_migrations_are_behind(db_url, tmp_path, clock):
     database.dispose()
 
 
+def test_not_ready_before_the_heartbeats_table(db_url, tmp_path, clock):
+    """A database migrated to before the heartbeats (0008): each check answers, none fails
+    with a 500."""
+    database = Database(db_url)
+    upgrade(database.engine, "0007")
+    services = Services(make_settings(db_url, tmp_path), clock=clock, _database=database)
+    client = make_app(services).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    found = checks(response)
+    assert found["database"]["status"] == "ok"
+    assert found["migrations"]["detail"].startswith("the database is at 0007")
+    assert found["scheduler"]["detail"].startswith("no tick recorded yet")
+    assert value(scrape(client), "calendar_ready") == 0.0
+    database.dispose()
+
+
 def test_not_ready_when_the_last_tick_is_stale(watched, clock):
     client = make_app(watched).test_client()
     limit = timedelta(minutes=watched.settings.reminder_tick_minutes * readiness.STALE_TICKS)

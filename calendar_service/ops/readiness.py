@@ -126,12 +126,13 @@ def _heartbeats(conn, revisions) -> dict[str, heartbeat.Heartbeat]:
         return {}  # not migrated: no heartbeats table to read
     from sqlalchemy.orm import Session
 
-    with Session(bind=conn) as session:
-        try:
+    try:
+        # A savepoint: on PostgreSQL a failed read would end the transaction for the rest.
+        with conn.begin_nested(), Session(bind=conn) as session:
             return heartbeat.read_all(session)
-        except SQLAlchemyError:
-            # Migrated, but to a revision before the heartbeats: the migrations check says so.
-            return {}
+    except SQLAlchemyError:
+        # Migrated, but to a revision before the heartbeats: the migrations check says so.
+        return {}
 
 
 def _migrations(revisions: tuple[str, ...]) -> Check:
