@@ -645,3 +645,26 @@ def test_metrics_under_serve_refuse_a_request_a_local_proxy_relayed(loaded, db_u
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_readmes_prometheus_examples_name_real_metrics(watched):
+    """The scrape configuration and the alert rules of README's Monitoring section are
+    valid YAML, and every metric they name is one /metrics exposes."""
+    import re
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Monitoring"):readme.index("## How it is built")]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+    scrape_config, rules = blocks
+    assert scrape_config["scrape_configs"][0]["metrics_path"] == "/metrics"
+    alerts = {r["alert"]: r["expr"] for r in rules["groups"][0]["rules"]}
+    assert set(alerts) == {"CalendarServiceNotReady", "CalendarDeliveriesFailing"}
+    exposed = make_app(watched).test_client().get("/metrics").get_data(as_text=True)
+    families = {f.name for f in text_string_to_metric_families(exposed)}
+    for expr in alerts.values():
+        for name in re.findall(r"\bcalendar_[a-z_]+", expr):
+            assert name.removesuffix("_total") in families, name
