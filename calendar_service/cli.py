@@ -22,6 +22,7 @@ from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
 from .feeds import cli as feeds_cli
+from .feeds.publish import publish
 from .params import EARLIEST_DAY, LATEST_DAY
 from .plans import cli as plans_cli
 from .plans.generate import follow_catalogue
@@ -114,6 +115,9 @@ def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
             click.echo(f"  {label}: {ident}")
     for task in cancelled_tasks:
         click.echo(f"  task cancelled with its commemoration: {task}")
+    if services.settings.publish_dir is not None and report.changed:
+        published = publish(services, services.settings.publish_dir)
+        click.echo(published.summary(), err=not published.ok)
 
 
 @main.group()

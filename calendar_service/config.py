@@ -32,6 +32,9 @@ DEFAULTS = {
     "CALENDAR_FEED_VERSION_CHECK_SECONDS": "1",
     "CALENDAR_REMINDER_TIME": "08:00",
     "CALENDAR_REMINDER_TICK_MINUTES": "5",
+    "CALENDAR_TICK_SECONDS": "",
+    "CALENDAR_FEED_BUILD_WAIT_SECONDS": "0.5",
+    "CALENDAR_PUBLISH_DIR": "",
     "CALENDAR_WEBHOOK_URL": "",
     "CALENDAR_WEBHOOK_SCOPE": "notable",
     "CALENDAR_RATELIMIT_STORAGE": "memory://",
@@ -68,6 +71,12 @@ class Settings:
     feed_version_check_seconds: float = 1.0
     reminder_time: time = time(8, 0)
     reminder_tick_minutes: int = 5
+    # The scheduler's tick in seconds when set (a test or a busy site); else the minutes.
+    tick_seconds_setting: float | None = None
+    # How long a feed request waits for a build before it answers with the last good bytes.
+    feed_build_wait_seconds: float = 0.5
+    # Where `feed publish` writes (and the scheduler keeps) the static feed files.
+    publish_dir: Path | None = None
     webhook_url: str | None = None  # the global chat channel, told of every reminder
     webhook_scope: str = "notable"
     # Where the rate limits count: memory:// (one process) or redis://… (shared).
@@ -78,6 +87,12 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def tick_seconds(self) -> float:
+        if self.tick_seconds_setting is not None:
+            return self.tick_seconds_setting
+        return self.reminder_tick_minutes * 60.0
 
     @property
     def production(self) -> bool:
@@ -151,6 +166,11 @@ class Settings:
             raise ConfigError("CALENDAR_RATELIMIT_STORAGE=redis://… needs the redis package: "
                               "pip install 'calendar-service[redis]'")
 
+        tick_seconds = None
+        if values["CALENDAR_TICK_SECONDS"].strip():
+            tick_seconds = number("CALENDAR_TICK_SECONDS", 0.5, 86400, float)
+        publish_dir = values["CALENDAR_PUBLISH_DIR"].strip()
+
         events = tuple(p for p in values["CALENDAR_EVENTS"].replace(",", " ").split() if p)
         return cls(
             database_url=normalise_database_url(values["CALENDAR_DATABASE_URL"].strip()),
@@ -168,6 +188,9 @@ class Settings:
                 "CALENDAR_FEED_VERSION_CHECK_SECONDS", 0, 3600, float),
             reminder_time=reminder_time,
             reminder_tick_minutes=number("CALENDAR_REMINDER_TICK_MINUTES", 1, 1440),
+            tick_seconds_setting=tick_seconds,
+            feed_build_wait_seconds=number("CALENDAR_FEED_BUILD_WAIT_SECONDS", 0, 60, float),
+            publish_dir=Path(publish_dir) if publish_dir else None,
             webhook_url=webhook_url,
             webhook_scope=webhook_scope,
             ratelimit_storage=ratelimit_storage,

@@ -131,8 +131,10 @@ def scheduler(ctx):
     """Run the reminder scheduler alone (deploy it once beside several web workers)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     services = services_of(ctx)
-    click.echo(f"reminder scheduler: a tick every {services.settings.reminder_tick_minutes} "
-               "min; Ctrl-C to stop", err=True)
+    s = services.settings
+    published = f"; feeds published to {s.publish_dir}" if s.publish_dir else ""
+    click.echo(f"scheduler: a tick every {s.tick_seconds:g} s{published}; Ctrl-C to stop",
+               err=True)
     try:
         make_scheduler(services, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 
 from ..app_context import Services
+from ..feeds.publish import publish_job
 from ..plans.keep import keep_job
 from .tick import run_tick
 
@@ -16,6 +17,9 @@ log = logging.getLogger("calendar_service.reminders")
 def tick_job(services: Services) -> None:
     # First, this and next year's plans, kept generated (plans/keep.py; never raises).
     keep_job(services)
+    # Then the static feed files, when the data or the day changed (feeds/publish.py; never
+    # raises). Before the reminders: a slow mail server must not hold the feeds back.
+    publish_job(services)
     try:
         report = run_tick(services)
     except Exception:  # noqa: BLE001 - a failed tick must not stop the scheduler
@@ -40,7 +44,7 @@ def make_scheduler(services: Services, *, blocking: bool = False):
     scheduler = cls(timezone=services.settings.tz)
     scheduler.add_job(
         tick_job, "interval", args=[services], id="reminders",
-        minutes=services.settings.reminder_tick_minutes,
+        seconds=services.settings.tick_seconds,
         coalesce=True,  # after a pause, one tick, not one per missed interval
         misfire_grace_time=24 * 3600,
         max_instances=1,
