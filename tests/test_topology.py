@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import time
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
