@@ -27,7 +27,9 @@ def create_app(services: Services | None = None) -> Flask:
     services = services or Services(Settings.from_env())
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC),
                 static_url_path="/static")
-    app.config.update(SECRET_KEY=services.settings.secret_key, JSON_AS_ASCII=False)
+    app.config.update(SECRET_KEY=services.settings.secret_key,
+                      SECRET_KEY_FALLBACKS=list(services.settings.secret_fallbacks),
+                      JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     attach(app, services)
     security.register(app, services.settings.production)

@@ -21,6 +21,7 @@ from .app import create_app
 from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
+from .config import ConfigError
 from .feeds import cli as feeds_cli
 from .feeds.publish import publish
 from .params import EARLIEST_DAY, LATEST_DAY
@@ -58,6 +59,9 @@ class _Group(click.Group):
             sys.exit(1)
         except click.Abort:
             click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except ConfigError as exc:  # a setting read late (the development secret's file)
+            click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
@@ -115,8 +119,8 @@ def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
             click.echo(f"  {label}: {ident}")
     for task in cancelled_tasks:
         click.echo(f"  task cancelled with its commemoration: {task}")
-    if services.settings.publish_dir is not None and report.changed:
-        published = publish(services, services.settings.publish_dir)
+    if report.changed:  # the static feeds follow at once (feeds/publish.py)
+        published = publish(services, services.settings.feeds_dir)
         click.echo(published.summary(), err=not published.ok)
 
 
@@ -129,14 +133,16 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Create or migrate the schema to the latest revision."""
-    services = services_of(ctx)
+    """Create or migrate the schema to the latest revision (the only command, with
+    `restore`, that creates a SQLite file)."""
+    services = services_of(ctx, schema="none")
+    database = services.database
     try:
-        upgrade(services.database.engine, revision)
-        click.echo(f"database at revision {current(services.database.engine)}")
-    except SQLAlchemyError as exc:
-        fail(f"error: cannot migrate {services.database.engine.url.render_as_string()}: "
-              f"{first_line(exc)}")
+        database.create_file()
+        upgrade(database.engine, revision)
+        click.echo(f"database at revision {current(database.engine)}")
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"error: cannot migrate {database.describe()}: {first_line(exc)}")
 
 
 @main.command()
@@ -192,11 +198,14 @@ def occurrences(ctx: click.Context, start: date | None, end: date | None,
                    "(run `calendar-service scheduler` once elsewhere).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: bool) -> None:
-    """Serve the web app with waitress (a production WSGI server, one process)."""
+    """Serve the web app with waitress (a production WSGI server, one process).
+
+    Without CALENDAR_BASE_URL, in development, every link follows --host and --port."""
     services = services_of(ctx)
+    services.settings = services.settings.served_at(host, port)
     app = create_app(services)
-    click.echo(f"calendar-service on http://{host}:{port}/ "
-               f"(database {services.database.engine.url.render_as_string()})")
+    click.echo(f"calendar-service on http://{host}:{port}/ (links: {services.settings.base_url}; "
+               f"database {services.database.describe()})")
     ticker = None
     if not no_scheduler:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")

@@ -139,10 +139,18 @@ def test_publish_leaves_other_files_alone_and_says_what_failed(loaded, feeds_dir
     assert result.exit_code == 1 and "failed" in result.output
 
 
-def test_publish_needs_a_directory(cli, loaded):
+def test_publish_goes_to_the_home_by_default_and_is_a_heartbeat(cli, loaded):
+    from calendar_service.store import heartbeat
+
     result = cli("feed", "publish")
-    assert result.exit_code == 1
-    assert "CALENDAR_PUBLISH_DIR" in result.output
+    assert result.exit_code == 0, result.output
+    home_feeds = loaded.settings.home / "feeds"
+    assert loaded.settings.feeds_dir == home_feeds and str(home_feeds) in result.output
+    assert (home_feeds / "calendar.ics").is_file()
+    with loaded.database.session() as session:
+        beat = heartbeat.read(session, "publish")
+    assert beat.ok and beat.detail["files"] == last_publish(home_feeds).files
+    assert beat.detail["bytes"] > 0 and not beat.running
 
 
 def test_the_scheduler_publishes_when_the_data_or_the_day_changes(loaded, tmp_path, feeds_dir,

@@ -161,13 +161,13 @@ def test_the_topology_serves_publishes_and_reminds_once(topology):
     assert http(f"{url}/calendar.ics?year=../../etc/passwd")[0] == 400  # the app's answer
     assert http(f"{url}/events/khong-co.ics")[0] == 404
 
-    # A load that changes an entry (this `load` publishes nothing itself): the schedulers'
-    # next tick publishes it.
+    # A load that changes an entry (this `load` publishes to another folder, not the one
+    # nginx serves): the schedulers' next tick publishes it.
     changed = topology["tmp"] / "2024.toml"
     changed.write_text(EVENTS_2024.read_text().replace(
         "chiến dịch Điện Biên Phủ toàn thắng", "chiến dịch Điện Biên Phủ (đã sửa) toàn thắng"))
     before = http(f"{url}/calendar.ics")[2]
-    run("load", str(changed), extra={"CALENDAR_PUBLISH_DIR": ""})
+    run("load", str(changed), extra={"CALENDAR_PUBLISH_DIR": str(topology["tmp"] / "other")})
     loaded_at = time.monotonic()
     after = wait_until(lambda: (got := http(f"{url}/calendar.ics")[2]) != before and got,
                        30, "waiting for the change to be published", *servers)

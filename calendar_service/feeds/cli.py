@@ -64,13 +64,12 @@ def feed(ctx: click.Context, year: int | None, categories: tuple[str, ...], desi
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.pass_context
 def publish_command(ctx: click.Context, directory: str | None) -> None:
-    """Write every feed the service links to into DIRECTORY (default: CALENDAR_PUBLISH_DIR),
+    """Write every feed the service links to into DIRECTORY (default: CALENDAR_PUBLISH_DIR,
+    else CALENDAR_HOME/feeds),
     atomically, rewriting only files whose bytes changed and removing those no longer
     published; nginx serves them (deploy/)."""
     services = services_of(ctx)
-    target = Path(directory) if directory else services.settings.publish_dir
-    if target is None:
-        fail("error: give the directory (feed publish DIR) or set CALENDAR_PUBLISH_DIR")
+    target = Path(directory) if directory else services.settings.feeds_dir
     report = publish(services, target)
     if not report.ok:
         fail(f"error: {report.summary()}")

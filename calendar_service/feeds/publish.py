@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -40,7 +40,7 @@ from ..anniversaries import next_dated_occurrence
 from ..app_context import Services
 from ..catalogue import CATEGORIES
 from ..clock import today
-from ..store import stored_occurrences_between
+from ..store import heartbeat, stored_occurrences_between
 from ..store.models import DesignationRow
 from ..store.queries import list_commemorations
 from ..store.state import data_version
@@ -51,6 +51,7 @@ from .static import EVENTS, ROOT, VARIANTS, event_file, feed_file
 
 log = logging.getLogger("calendar_service.feeds.publish")
 
+HEARTBEAT = "publish"  # the heartbeat's name
 STATUS_FILE = ".publish.json"  # the last publish's report, beside the files
 STALE_TEMP_SECONDS = 3600  # a temporary file this old was left by a process that died
 
@@ -182,8 +183,9 @@ def write_files(directory: Path, files: dict[str, bytes]) -> tuple[int, int]:
 def publish(services: Services, directory: Path) -> PublishReport:
     """Publish into `directory`; never raises for a failure of the store or the disk (the
     report says ok=False with the reason)."""
-    started = time.monotonic()
-    report = PublishReport(str(directory), services.clock.now().isoformat(timespec="seconds"))
+    started, began = time.monotonic(), services.clock.now()
+    _heartbeat(services, lambda session: heartbeat.begin(session, HEARTBEAT, started=began))
+    report = PublishReport(str(directory), began.isoformat(timespec="seconds"))
     try:
         files, version = render_all(services)
         report.written, report.removed = write_files(directory, files)
@@ -193,14 +195,28 @@ def publish(services: Services, directory: Path) -> PublishReport:
         report.ok, report.error = False, f"{type(exc).__name__}: {exc}".splitlines()[0]
         log.exception("publishing the feeds to %s failed", directory)
     report.seconds = round(time.monotonic() - started, 3)
-    record_publish(services, report)
+    record_publish(services, report, began)
     return report
 
 
-def record_publish(services: Services, report: PublishReport) -> None:
-    """Where a publish's outcome is kept for monitoring: the log, and a small JSON file
-    beside the feeds (`.publish.json`; not served: nginx serves only `*.ics`)."""
+def _heartbeat(services: Services, write) -> None:
+    try:
+        with services.database.session() as session:
+            write(session)
+    except Exception:  # noqa: BLE001 - recording must not stop the work it records
+        log.warning("could not record the publish's heartbeat", exc_info=True)
+
+
+def record_publish(services: Services, report: PublishReport, began: datetime) -> None:
+    """Where a publish's outcome is kept for monitoring: the log; the `publish` heartbeat
+    (store/heartbeat.py: /readyz and /metrics read it, from any process); and a small JSON
+    file beside the feeds (`.publish.json`; not served: nginx serves only `*.ics`)."""
     (log.info if report.ok else log.error)("%s", report.summary())
+    detail = {"duration_seconds": report.seconds, "files": report.files,
+              "bytes": report.bytes, "written": report.written, "removed": report.removed}
+    _heartbeat(services, lambda session: heartbeat.beat(
+        session, HEARTBEAT, started=began, finished=services.clock.now(), ok=report.ok,
+        error=report.error, detail=detail))
     try:
         directory = Path(report.directory)
         if directory.is_dir():
@@ -230,13 +246,11 @@ class Publisher:
     _running: bool = False
 
     @property
-    def directory(self) -> Path | None:
-        return self.services.settings.publish_dir
+    def directory(self) -> Path:
+        return self.services.settings.feeds_dir
 
     def run_if_changed(self) -> PublishReport | None:
         """The scheduler's tick: publish if anything the files show changed."""
-        if self.directory is None:
-            return None
         with self.services.database.session() as session:
             seen = (data_version(session)[0], today(self.services.clock))
         if seen == self._seen:
@@ -249,8 +263,6 @@ class Publisher:
     def soon(self) -> None:
         """Publish in a background thread (after a write in this process); a request made
         while a run is going makes one more run after it, so the last write is published."""
-        if self.directory is None:
-            return
         with self._lock:
             if self._running:
                 self._again = True

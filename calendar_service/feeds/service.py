@@ -136,7 +136,7 @@ class FeedCache:
         self.max_bytes = max_bytes
         s = services.settings
         self.wait = s.feed_build_wait_seconds if wait is None else wait
-        self.published = s.publish_dir
+        self.published = s.feeds_dir
         self.watch = services.watch
         self._entries: OrderedDict[tuple, tuple[int, RenderedFeed]] = OrderedDict()
         self._lock = threading.Lock()

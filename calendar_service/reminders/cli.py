@@ -132,9 +132,8 @@ def scheduler(ctx):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     services = services_of(ctx)
     s = services.settings
-    published = f"; feeds published to {s.publish_dir}" if s.publish_dir else ""
-    click.echo(f"scheduler: a tick every {s.tick_seconds:g} s{published}; Ctrl-C to stop",
-               err=True)
+    click.echo(f"scheduler: a tick every {s.tick_seconds:g} s; feeds published to "
+               f"{s.feeds_dir}; Ctrl-C to stop", err=True)
     try:
         make_scheduler(services, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):
