@@ -262,7 +262,11 @@ class Publisher:
 
     def soon(self) -> None:
         """Publish in a background thread (after a write in this process); a request made
-        while a run is going makes one more run after it, so the last write is published."""
+        while a run is going makes one more run after it, so the last write is published.
+        Only when CALENDAR_PUBLISH_DIR is set — a production web worker writing the files
+        nginx serves; otherwise the scheduler's next tick publishes the change."""
+        if self.services.settings.publish_dir is None:
+            return
         with self._lock:
             if self._running:
                 self._again = True
