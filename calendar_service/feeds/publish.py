@@ -96,23 +96,28 @@ def render_all(services: Services) -> tuple[dict[str, bytes], int]:
     now = today(services.clock)
     rolling = FeedQuery().window(now, s.feed_past_days, s.feed_future_days)
     files: dict[str, bytes] = {}
+    queries: list[tuple[FeedQuery, tuple[date, date]]] = []
+    by_window: dict[tuple[date, date], list] = {}
+    # Read everything first, in one short transaction; render after (a long render must
+    # not hold a transaction open).
     with services.database.session() as session:
         version = data_version(session)[0]
         designated = set(session.scalars(select(DesignationRow.year).distinct()))
-        years = published_years(rolling, designated)
-        by_window: dict[tuple[date, date], list] = {}
-        for query in linked_queries(years):
+        for query in linked_queries(published_years(rolling, designated)):
             window = query.window(now, s.feed_past_days, s.feed_future_days)
+            queries.append((query, window))
             if window not in by_window:
                 by_window[window] = stored_occurrences_between(
                     session, window[0], window[1], include_cancelled=True)
-            items = [(o, st) for o, st in by_window[window] if query.accepts(o)]
-            files[feed_file(query)] = build_calendar(items, query, site, window, events)
-        for stored in list_commemorations(session):
-            occ = next_dated_occurrence(stored.commemoration, now)
-            if occ is not None:
-                files[event_file(stored.commemoration.id)] = occurrence_calendar(
-                    occ, stored, site, events)
+        active = list_commemorations(session)
+    for query, window in queries:
+        items = [(o, st) for o, st in by_window[window] if query.accepts(o)]
+        files[feed_file(query)] = build_calendar(items, query, site, window, events)
+    for stored in active:
+        occ = next_dated_occurrence(stored.commemoration, now)
+        if occ is not None:
+            files[event_file(stored.commemoration.id)] = occurrence_calendar(
+                occ, stored, site, events)
     return files, version
 
 
