@@ -242,6 +242,10 @@ def test_a_fresh_process_answers_at_once_with_the_published_bytes(loaded, tmp_pa
     _, client = fresh_app(loaded, tmp_path, CALENDAR_PUBLISH_DIR=str(feeds_dir))
     first = client.get("/calendar.ics?year=2024", headers={"Accept-Encoding": "gzip"})
     assert first.status_code == 200 and gzip.decompress(first.data) == published
+    # Sent from the file as it is: nothing read whole, hashed or compressed meanwhile.
+    assert first.headers["Content-Encoding"] == "gzip"
+    assert first.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert first.headers["ETag"] and first.headers["Last-Modified"]
     newer = wait_for(client, "/calendar.ics?year=2024", lambda r: r.data != published)
     assert "Chưa xuất bản." in text_of(newer.data)
 

@@ -4,9 +4,9 @@ HEAD), and gzip when accepted."""
 
 from __future__ import annotations
 
-from flask import Request, Response
+from flask import Request, Response, send_file
 
-from .service import RenderedFeed
+from .service import PublishedFeed, RenderedFeed
 
 MAX_AGE = 900
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -32,6 +32,22 @@ def feed_response(request: Request, feed: RenderedFeed, *, attachment: bool = Fa
     disposition = "attachment" if attachment else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{feed.filename}"'
     return response.make_conditional(request)
+
+
+def published_response(request: Request, feed: PublishedFeed) -> Response:
+    """A published file, sent as it is (the gzip twin when accepted): werkzeug's file
+    validators (mtime, size) and conditional answers, like nginx's."""
+    twin = feed.twin
+    gzipped = _accepts_gzip(request) and twin.is_file()
+    # werkzeug adds "; charset=utf-8" to a text/* type itself.
+    response = send_file(twin if gzipped else feed.path, mimetype="text/calendar",
+                         conditional=True, etag=True, max_age=MAX_AGE, last_modified=None)
+    response.cache_control.public = True
+    response.vary.add("Accept-Encoding")
+    if gzipped:
+        response.content_encoding = "gzip"
+    response.headers["Content-Disposition"] = f'inline; filename="{feed.filename}"'
+    return response
 
 
 def not_ready_response() -> Response:

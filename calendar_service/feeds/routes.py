@@ -7,10 +7,10 @@ from flask import Blueprint, abort, request
 from ..anniversaries import next_dated_occurrence
 from ..clock import today
 from ..web.context import commemoration_or_404, services
-from .http import feed_response, not_ready_response
+from .http import feed_response, not_ready_response, published_response
 from .ical import FeedSite, occurrence_calendar
 from .query import FeedQuery, FeedQueryError
-from .service import FeedCache, FeedNotReady, rendered
+from .service import FeedCache, FeedNotReady, PublishedFeed, rendered
 
 bp = Blueprint("feeds", __name__)
 
@@ -29,6 +29,8 @@ def calendar():
         feed = feed_cache().get(query)
     except FeedNotReady:
         return not_ready_response()
+    if isinstance(feed, PublishedFeed):
+        return published_response(request, feed)
     return feed_response(request, feed)
 
 

@@ -21,7 +21,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 from ..anniversaries import Occurrence
@@ -92,24 +92,24 @@ def render(services: Services, query: FeedQuery, window: tuple[date, date]) -> R
     return rendered(body, last_modified(items), f"{query.slug()}.ics")
 
 
-def published_feed(directory: Path | None, query: FeedQuery) -> RenderedFeed | None:
-    """The bytes `feed publish` last wrote for this selection, if any: the last good bytes
-    a process that has built nothing yet can answer with."""
+@dataclass(frozen=True, slots=True)
+class PublishedFeed:
+    """The file `feed publish` last wrote for a selection (and its gzip twin): the last
+    good bytes a process that has built nothing yet answers with — sent from the file as
+    it is (http.py), never read whole, hashed or compressed on the request's time."""
+    path: Path
+    filename: str
+
+    @property
+    def twin(self) -> Path:
+        return self.path.with_name(self.path.name + ".gz")
+
+
+def published_feed(directory: Path | None, query: FeedQuery) -> PublishedFeed | None:
     if directory is None:
         return None
     path = directory / feed_file(query)
-    try:
-        body = path.read_bytes()
-        modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    except OSError:
-        return None
-    try:
-        packed = path.with_name(path.name + ".gz").read_bytes()
-        if gzip.decompress(packed) != body:  # a publish between the two reads
-            packed = None
-    except OSError:
-        packed = None
-    return rendered(body, modified, f"{query.slug()}.ics", packed)
+    return PublishedFeed(path, f"{query.slug()}.ics") if path.is_file() else None
 
 
 @dataclass
@@ -153,7 +153,7 @@ class FeedCache:
         """Called after a write in this process, so its own edits show at once."""
         self.watch.invalidate()
 
-    def get(self, query: FeedQuery) -> RenderedFeed:
+    def get(self, query: FeedQuery) -> RenderedFeed | PublishedFeed:
         """The current bytes if they are ready within the wait, else the last good ones;
         FeedNotReady when there are none."""
         window = self.window(query)
@@ -177,10 +177,11 @@ class FeedCache:
         previous = cached[1] if cached is not None else None
         if previous is None:
             previous = self._latest_other_window(query)
-        if previous is None:
-            previous = published_feed(self.published, query)
         if previous is not None:
             return previous
+        published = published_feed(self.published, query)
+        if published is not None:
+            return published
         if build.done.is_set() and build.error is not None:
             raise build.error
         raise FeedNotReady(query.slug())
