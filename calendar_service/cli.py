@@ -6,22 +6,22 @@ through click's context object (see tests/conftest.py).
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import click
 import waitress
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import output
+from . import logs, output
 from .admin import cli as admin_cli
 from .anniversaries import Occurrence
 from .app import create_app
 from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
-from .config import ConfigError
+from .config import ConfigError, Settings
 from .feeds import cli as feeds_cli
 from .feeds.publish import publish
 from .params import EARLIEST_DAY, LATEST_DAY
@@ -29,6 +29,7 @@ from .plans import cli as plans_cli
 from .plans.generate import follow_catalogue
 from .reminders import cli as reminders_cli
 from .reminders.scheduler import make_scheduler
+from .store import backup as store_backup
 from .store import occurrences_between, sync_catalogue
 from .store.migrate import current, upgrade
 
@@ -73,9 +74,15 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 def check(paths: tuple[str, ...]) -> None:
-    """Validate catalogue files (files, folders or globs); exit 1 listing every problem."""
+    """Validate catalogue files (files, folders or globs; default: CALENDAR_EVENTS); exit 1
+    listing every problem. Needs no database."""
+    if not paths:
+        try:
+            paths = Settings.from_env().events
+        except ConfigError as exc:
+            fail(f"error: {exc}")
     files, catalogue = _read_catalogue(paths)
     headers = {f.path: f for f in catalogue.files}
     for path in map(str, files):
@@ -206,9 +213,9 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
     app = create_app(services)
     click.echo(f"calendar-service on http://{host}:{port}/ (links: {services.settings.base_url}; "
                f"database {services.database.describe()})")
+    logs.configure(services.settings)  # one line per request (and per tick), text or JSON
     ticker = None
     if not no_scheduler:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         ticker = make_scheduler(services)
         ticker.start()
     try:
@@ -216,6 +223,42 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
     finally:
         if ticker is not None:
             ticker.shutdown(wait=False)
+
+
+@main.command()
+@click.option("-o", "--output", "target", required=True, type=click.Path(path_type=Path),
+              help="The backup file to write (atomically).")
+@click.pass_context
+def backup(ctx: click.Context, target: Path) -> None:
+    """Write the whole database to one file: SQLite through its online backup API (safe
+    while the service runs), PostgreSQL through pg_dump's custom format."""
+    services = services_of(ctx, schema="exists")  # an old revision too: back up, then upgrade
+    try:
+        click.echo(store_backup.backup(services.database, target))
+    except store_backup.BackupError as exc:
+        fail(f"error: {exc}")
+    except SQLAlchemyError as exc:
+        fail(f"error: cannot read the database: {first_line(exc)}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Replace a database that holds data (otherwise refused).")
+@click.pass_context
+def restore(ctx: click.Context, source: Path, force: bool) -> None:
+    """Replace the database with a backup written by `backup`, then migrate it to this
+    version. Refuses another kind of file, and a database that holds data without --force."""
+    services = services_of(ctx, schema="none")
+    try:
+        done = store_backup.restore(services.database, source, services.clock.now(), force)
+    except store_backup.BackupError as exc:
+        fail(f"error: {exc}")
+    except SQLAlchemyError as exc:
+        fail(f"error: the restore stopped: {first_line(exc)}")
+    services.watch.invalidate()
+    click.echo(f"restored {source} into {services.database.describe()}: backup at revision "
+               f"{done.revision}, database now at {done.migrated_to}")
 
 
 for feature in (feeds_cli, reminders_cli, plans_cli, admin_cli):

@@ -13,10 +13,10 @@ import os
 import secrets
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -43,8 +43,15 @@ DEFAULTS = {
     "CALENDAR_WEBHOOK_SCOPE": "notable",
     "CALENDAR_RATELIMIT_STORAGE": "memory://",
     "CALENDAR_TRUSTED_PROXIES": "0",
+    "CALENDAR_METRICS_TOKEN": "",
+    "CALENDAR_LOG_FORMAT": "text",
+    "CALENDAR_LOG_LEVEL": "INFO",
 }
 RATELIMIT_SCHEMES = ("memory", "redis", "rediss")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+METRICS_TOKEN_MIN = 16  # characters: a token short enough to guess protects nothing
+METRICS_TOKEN_MAX = 200
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 # Files in CALENDAR_HOME: the development secret, and the address the last development
 # `serve` listened on (so that `remind` in another shell links to it).
@@ -100,6 +107,12 @@ class Settings:
     ratelimit_storage: str = "memory://"
     # How many reverse proxies in front may be believed about X-Forwarded-For/-Proto.
     trusted_proxies: int = 0
+    # /metrics: the bearer token that opens it; without one, only loopback clients get it.
+    metrics_token: str | None = field(default=None, repr=False)
+    # prometheus-client's multiprocess folder (PROMETHEUS_MULTIPROC_DIR), under gunicorn.
+    metrics_multiproc_dir: Path | None = None
+    log_format: str = "text"  # or "json": one JSON object per line
+    log_level: str = "INFO"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -229,6 +242,29 @@ class Settings:
             raise ConfigError("CALENDAR_RATELIMIT_STORAGE=redis://… needs the redis package: "
                               "pip install 'calendar-service[redis]'")
 
+        metrics_token = values["CALENDAR_METRICS_TOKEN"].strip() or None
+        if metrics_token is not None and not (
+                METRICS_TOKEN_MIN <= len(metrics_token) <= METRICS_TOKEN_MAX
+                and metrics_token.isascii() and metrics_token.isprintable()
+                and " " not in metrics_token):
+            # The value itself is a secret: the message says what is wrong, not what it is.
+            raise ConfigError(
+                f"CALENDAR_METRICS_TOKEN must be {METRICS_TOKEN_MIN}-{METRICS_TOKEN_MAX} "
+                "printable ASCII characters without spaces (generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        multiproc = (source.get("PROMETHEUS_MULTIPROC_DIR") or "").strip() or None
+        if multiproc is not None and not (Path(multiproc).is_dir()
+                                          and os.access(multiproc, os.W_OK)):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={multiproc!r} must be an existing "
+                              "folder this process can write (create it before the workers "
+                              "start; see README, Monitoring)")
+        log_format = values["CALENDAR_LOG_FORMAT"].strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"CALENDAR_LOG_FORMAT must be text or json, not {log_format!r}")
+        log_level = values["CALENDAR_LOG_LEVEL"].strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"CALENDAR_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                              f"not {values['CALENDAR_LOG_LEVEL']!r}")
         tick_seconds = None
         if values["CALENDAR_TICK_SECONDS"].strip():
             tick_seconds = number("CALENDAR_TICK_SECONDS", 0.5, 86400, float)
@@ -238,7 +274,8 @@ class Settings:
                        if p) or (str(resources.EVENTS / "*.toml"),)
         database_url = (values.get("CALENDAR_DATABASE_URL", "").strip()
                         or f"sqlite:///{home / 'calendar.db'}")
-        mail_url = values.get("CALENDAR_MAIL_URL", "").strip() or f"file://{home / 'outbox'}"
+        mail_url = (values.get("CALENDAR_MAIL_URL", "").strip()
+                    or f"file://{quote(str(home / 'outbox'))}")
         return cls(
             database_url=normalise_database_url(database_url),
             events=events,
@@ -265,6 +302,10 @@ class Settings:
             webhook_scope=webhook_scope,
             ratelimit_storage=ratelimit_storage,
             trusted_proxies=number("CALENDAR_TRUSTED_PROXIES", 0, 10),
+            metrics_token=metrics_token,
+            metrics_multiproc_dir=Path(multiproc) if multiproc else None,
+            log_format=log_format,
+            log_level=log_level,
         )
 
 

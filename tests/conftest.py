@@ -87,8 +87,8 @@ def make_settings(db_url: str, tmp_path: Path, **extra: str) -> Settings:
         "CALENDAR_EVENTS": str(EVENTS_2024),
         "CALENDAR_MAIL_URL": f"file://{tmp_path / 'outbox'}",
         "CALENDAR_SECRET_KEY": "test-secret",
-        "CALENDAR_HOME": str(tmp_path / "home"),  # published feeds, never the work tree's
         "CALENDAR_ENV": "test",
+        "CALENDAR_HOME": str(tmp_path / "home"),  # never the checkout's instance/
         "CALENDAR_FEED_VERSION_CHECK_SECONDS": "0",  # see every change at once
         # A feed request waits for its build (test_feeds.py sets 0 to test the last good
         # bytes): a busy machine must not turn a fresh answer into the previous one.
