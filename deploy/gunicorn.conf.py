@@ -8,6 +8,10 @@ environment file (/etc/calendar-service/calendar-service.env) without editing th
 import multiprocessing
 import os
 
+# The metrics' multiprocess mode (PROMETHEUS_MULTIPROC_DIR in the environment file): the
+# arbiter clears the files of ended processes at start and marks a dead worker's gauges.
+from calendar_service.ops.gunicorn_hooks import child_exit, on_starting  # noqa: F401
+
 wsgi_app = "calendar_service.wsgi:app"
 
 # Loopback only: nginx is the one client (deploy/nginx/), and it alone faces the network.

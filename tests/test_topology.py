@@ -64,6 +64,7 @@ def topology(pg_url, tmp_path):
     feeds = tmp_path / "feeds"
     home = tmp_path / "home"
     home.mkdir()
+    (tmp_path / "metrics").mkdir()  # the units' StateDirectory=…/metrics
     for path in (tmp_path, home):
         path.chmod(0o755)  # nginx's workers read the feeds
     nginx_port, app_port = free_port(), free_port()
@@ -81,6 +82,8 @@ def topology(pg_url, tmp_path):
         "CALENDAR_REMINDER_TIME": "00:00",  # whatever the hour, today's reminders are due
         "CALENDAR_TRUSTED_PROXIES": "1",
         "CALENDAR_EVENTS": str(EVENTS_2024),
+        # /metrics adds up the workers and the schedulers (deploy/gunicorn.conf.py's hooks).
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
 
     def run(*args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -179,6 +182,17 @@ def test_the_topology_serves_publishes_and_reminds_once(topology):
     assert waited <= TICK + report["seconds"] + 3, (waited, report)
     assert "(đã sửa)" in unfolded(after) and after == run("feed").stdout
     assert http(f"{url}/calendar.ics", {"If-None-Match": etag})[0] == 200
+
+    # Readiness and metrics, through nginx from this machine (the only one nginx lets in).
+    status, _, body = http(f"{url}/readyz")
+    checks = {c["name"]: c["status"] for c in json.loads(body)["checks"]}
+    assert status == 200 and checks == {"database": "ok", "migrations": "ok",
+                                        "scheduler": "ok", "publish": "ok"}, body
+    status, _, body = http(f"{url}/metrics")
+    text = body.decode()
+    assert status == 200 and 'calendar_http_requests_total{' in text
+    assert 'calendar_job_ok{name="publish"} 1.0' in text, text[-2000:]
+    assert 'calendar_job_ok{name="tick"} 1.0' in text
 
     # Reminders: once each, however many schedulers tick.
     due = topology["due"]
