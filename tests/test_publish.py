@@ -19,10 +19,10 @@ from calendar_service.app import create_app
 from calendar_service.app_context import Services
 from calendar_service.catalogue import Catalogue, load_catalogue
 from calendar_service.feeds.ical import FeedSite, build_calendar, event_component
-from calendar_service.feeds.publish import Publisher, last_publish, publish
+from calendar_service.feeds.publish import Publisher, last_publish, publish, publish_job
 from calendar_service.feeds.query import FeedQuery
 from calendar_service.feeds.static import feed_file
-from calendar_service.reminders.scheduler import tick_job
+from calendar_service.reminders.scheduler import make_scheduler
 from calendar_service.store import stored_occurrences_between, sync_catalogue
 from tests.conftest import NOW, make_settings
 from tests.ical_checks import check_feed, events
@@ -156,16 +156,19 @@ def test_publish_goes_to_the_home_by_default_and_is_a_heartbeat(cli, loaded):
 def test_the_scheduler_publishes_when_the_data_or_the_day_changes(loaded, tmp_path, feeds_dir,
                                                                   events_2024):
     services = with_settings(loaded, tmp_path, CALENDAR_PUBLISH_DIR=str(feeds_dir))
-    tick_job(services)
+    jobs = {job.id: job for job in make_scheduler(services).get_jobs()}
+    assert jobs["publish"].func is publish_job  # beside the tick, in its own thread
+    assert jobs["publish"].trigger.interval == jobs["reminders"].trigger.interval
+    publish_job(services)
     first = last_publish(feeds_dir)
     assert first.ok and first.written == first.files
-    tick_job(services)
+    publish_job(services)
     assert last_publish(feeds_dir).started_at == first.started_at  # nothing changed: no run
     edit_dien_bien_phu(services, events_2024, "Sửa trong lúc chạy.")
-    tick_job(services)
+    publish_job(services)
     assert "Sửa trong lúc chạy." in text_of((feeds_dir / "calendar/year=2024.ics").read_bytes())
     services.clock.at = NOW + timedelta(days=1)  # a new day: the rolling window moved
-    tick_job(services)
+    publish_job(services)
     rolled = last_publish(feeds_dir)
     assert rolled.started_at != first.started_at and rolled.written >= 1
 

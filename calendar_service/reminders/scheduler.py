@@ -32,9 +32,6 @@ def tick_job(services: Services) -> TickReport | None:
     try:
         # First, this and next year's plans, kept generated (plans/keep.py; never raises).
         keep_job(services)
-        # Then the static feed files, when the data or the day changed (feeds/publish.py;
-        # never raises). Before the reminders: a slow mail server must not hold them back.
-        publish_job(services)
         report = run_tick(services)
     except Exception as exc:  # noqa: BLE001 - a failed tick must not stop the scheduler
         log.exception("reminder tick failed; the next tick will retry")
@@ -84,5 +81,15 @@ def make_scheduler(services: Services, *, blocking: bool = False):
         misfire_grace_time=24 * 3600,
         max_instances=1,
         next_run_time=datetime.now(services.settings.tz),  # catch up at start
+    )
+    # The static feed files, when the data or the day changed (feeds/publish.py; never
+    # raises): a job of its own, in its own thread, so that a long publish (minutes for a
+    # fresh process at 20,000 commemorations) never holds the reminders back, nor a slow
+    # mail server the feeds.
+    scheduler.add_job(
+        publish_job, "interval", args=[services], id="publish",
+        seconds=services.settings.tick_seconds, coalesce=True,
+        misfire_grace_time=24 * 3600, max_instances=1,
+        next_run_time=datetime.now(services.settings.tz),
     )
     return scheduler
