@@ -13,15 +13,14 @@ from .app_context import Services
 from .clock import today
 from .config import Settings
 from .feeds import routes as feeds
-from .feeds.fast import FeedFastPath
-from .feeds.service import FeedCache
 from .ops import health
+from .ops import metrics as ops_metrics
 from .pages import routes as pages
 from .plans import report_routes as reports
 from .plans import routes as plans
 from .reminders import routes as reminders
 from .resources import STATIC, TEMPLATES
-from .web import edge, errors, filters, forms, limits, security
+from .web import edge, errors, filters, forms, limits, observe, security
 from .web.context import attach
 
 
@@ -34,19 +33,18 @@ def create_app(services: Services | None = None) -> Flask:
                       JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     attach(app, services)
+    observe.register(app)  # first: every request gets its id, its figures and its log line
     security.register(app, services.settings.production)
     forms.register(app)  # the request's size: MAX_CONTENT_LENGTH and the form's parts
     edge.register(app)  # before the blueprints: their routes use its converter
     filters.register(app)
     errors.register(app)
-    for blueprint in (health.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp,
+    for blueprint in (health.bp, ops_metrics.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp,
                       plans.bp, reports.bp):
         app.register_blueprint(blueprint)
 
     limits.register(app, services.settings)  # after the blueprints: it wraps their views
 
-    # The feed's hottest request skips Flask entirely (see feeds/fast.py).
-    app.wsgi_app = FeedFastPath(app.wsgi_app, services.shared(FeedCache))
     # Outermost: the client's address as the trusted proxies tell it, for every request.
     limits.trust_proxies(app, services.settings.trusted_proxies)
 

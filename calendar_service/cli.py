@@ -6,7 +6,6 @@ through click's context object (see tests/conftest.py).
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ import click
 import waitress
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import output
+from . import logs, output
 from .admin import cli as admin_cli
 from .anniversaries import Occurrence
 from .app import create_app
@@ -24,6 +23,7 @@ from .cli_support import DateType, fail, first_line, services_of
 from .clock import today
 from .config import ConfigError, Settings
 from .feeds import cli as feeds_cli
+from .feeds.publish import publish
 from .params import EARLIEST_DAY, LATEST_DAY
 from .plans import cli as plans_cli
 from .plans.generate import follow_catalogue
@@ -126,6 +126,9 @@ def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
             click.echo(f"  {label}: {ident}")
     for task in cancelled_tasks:
         click.echo(f"  task cancelled with its commemoration: {task}")
+    if report.changed:  # the static feeds follow at once (feeds/publish.py)
+        published = publish(services, services.settings.feeds_dir)
+        click.echo(published.summary(), err=not published.ok)
 
 
 @main.group()
@@ -210,13 +213,17 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
     app = create_app(services)
     click.echo(f"calendar-service on http://{host}:{port}/ (links: {services.settings.base_url}; "
                f"database {services.database.describe()})")
+    logs.configure(services.settings)  # one line per request (and per tick), text or JSON
     ticker = None
     if not no_scheduler:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         ticker = make_scheduler(services)
         ticker.start()
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="calendar-service")
+        # The proxy headers reach the app as under gunicorn: ProxyFix believes them only from
+        # CALENDAR_TRUSTED_PROXIES proxies, and /metrics refuses a relayed request. (Waitress
+        # would otherwise drop them, and a request relayed by a local nginx would look local.)
+        waitress.serve(app, host=host, port=port, threads=threads, ident="calendar-service",
+                       clear_untrusted_proxy_headers=False)
     finally:
         if ticker is not None:
             ticker.shutdown(wait=False)

@@ -13,7 +13,7 @@ import os
 import secrets
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -36,12 +36,22 @@ DEFAULTS = {
     "CALENDAR_FEED_VERSION_CHECK_SECONDS": "1",
     "CALENDAR_REMINDER_TIME": "08:00",
     "CALENDAR_REMINDER_TICK_MINUTES": "5",
+    "CALENDAR_TICK_SECONDS": "",
+    "CALENDAR_FEED_BUILD_WAIT_SECONDS": "0.5",
+    "CALENDAR_PUBLISH_DIR": "",
     "CALENDAR_WEBHOOK_URL": "",
     "CALENDAR_WEBHOOK_SCOPE": "notable",
     "CALENDAR_RATELIMIT_STORAGE": "memory://",
     "CALENDAR_TRUSTED_PROXIES": "0",
+    "CALENDAR_METRICS_TOKEN": "",
+    "CALENDAR_LOG_FORMAT": "text",
+    "CALENDAR_LOG_LEVEL": "INFO",
 }
 RATELIMIT_SCHEMES = ("memory", "redis", "rediss")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+METRICS_TOKEN_MIN = 16  # characters: a token short enough to guess protects nothing
+METRICS_TOKEN_MAX = 200
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 # Files in CALENDAR_HOME: the development secret, and the address the last development
 # `serve` listened on (so that `remind` in another shell links to it).
@@ -85,16 +95,34 @@ class Settings:
     feed_version_check_seconds: float = 1.0
     reminder_time: time = time(8, 0)
     reminder_tick_minutes: int = 5
+    # The scheduler's tick in seconds when set (a test or a busy site); else the minutes.
+    tick_seconds_setting: float | None = None
+    # How long a feed request waits for a build before it answers with the last good bytes.
+    feed_build_wait_seconds: float = 0.5
+    # CALENDAR_PUBLISH_DIR, absolute; None: `feeds_dir` is CALENDAR_HOME/feeds.
+    publish_dir: Path | None = None
     webhook_url: str | None = None  # the global chat channel, told of every reminder
     webhook_scope: str = "notable"
     # Where the rate limits count: memory:// (one process) or redis://… (shared).
     ratelimit_storage: str = "memory://"
     # How many reverse proxies in front may be believed about X-Forwarded-For/-Proto.
     trusted_proxies: int = 0
+    # /metrics: the bearer token that opens it; without one, only loopback clients get it.
+    metrics_token: str | None = field(default=None, repr=False)
+    # prometheus-client's multiprocess folder (PROMETHEUS_MULTIPROC_DIR), under gunicorn.
+    metrics_multiproc_dir: Path | None = None
+    log_format: str = "text"  # or "json": one JSON object per line
+    log_level: str = "INFO"
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def tick_seconds(self) -> float:
+        if self.tick_seconds_setting is not None:
+            return self.tick_seconds_setting
+        return self.reminder_tick_minutes * 60.0
 
     @property
     def production(self) -> bool:
@@ -114,8 +142,9 @@ class Settings:
 
     @property
     def feeds_dir(self) -> Path:
-        """Where published feeds go by default."""
-        return self.home / "feeds"
+        """Where `feed publish` writes, the scheduler keeps the static feed files current,
+        and nginx serves them from: CALENDAR_PUBLISH_DIR, else CALENDAR_HOME/feeds."""
+        return self.publish_dir if self.publish_dir is not None else self.home / "feeds"
 
     def served_at(self, host: str, port: int) -> Settings:
         """These settings for a `serve` on host:port: without CALENDAR_BASE_URL, a
@@ -213,6 +242,34 @@ class Settings:
             raise ConfigError("CALENDAR_RATELIMIT_STORAGE=redis://… needs the redis package: "
                               "pip install 'calendar-service[redis]'")
 
+        metrics_token = values["CALENDAR_METRICS_TOKEN"].strip() or None
+        if metrics_token is not None and not (
+                METRICS_TOKEN_MIN <= len(metrics_token) <= METRICS_TOKEN_MAX
+                and metrics_token.isascii() and metrics_token.isprintable()
+                and " " not in metrics_token):
+            # The value itself is a secret: the message says what is wrong, not what it is.
+            raise ConfigError(
+                f"CALENDAR_METRICS_TOKEN must be {METRICS_TOKEN_MIN}-{METRICS_TOKEN_MAX} "
+                "printable ASCII characters without spaces (generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        multiproc = (source.get("PROMETHEUS_MULTIPROC_DIR") or "").strip() or None
+        if multiproc is not None and not (Path(multiproc).is_dir()
+                                          and os.access(multiproc, os.W_OK)):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={multiproc!r} must be an existing "
+                              "folder this process can write (create it before the workers "
+                              "start; see README, Monitoring)")
+        log_format = values["CALENDAR_LOG_FORMAT"].strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"CALENDAR_LOG_FORMAT must be text or json, not {log_format!r}")
+        log_level = values["CALENDAR_LOG_LEVEL"].strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"CALENDAR_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                              f"not {values['CALENDAR_LOG_LEVEL']!r}")
+        tick_seconds = None
+        if values["CALENDAR_TICK_SECONDS"].strip():
+            tick_seconds = number("CALENDAR_TICK_SECONDS", 0.5, 86400, float)
+        publish_dir = values["CALENDAR_PUBLISH_DIR"].strip()
+
         events = tuple(p for p in values.get("CALENDAR_EVENTS", "").replace(",", " ").split()
                        if p) or (str(resources.EVENTS / "*.toml"),)
         database_url = (values.get("CALENDAR_DATABASE_URL", "").strip()
@@ -238,10 +295,17 @@ class Settings:
                 "CALENDAR_FEED_VERSION_CHECK_SECONDS", 0, 3600, float),
             reminder_time=reminder_time,
             reminder_tick_minutes=number("CALENDAR_REMINDER_TICK_MINUTES", 1, 1440),
+            tick_seconds_setting=tick_seconds,
+            feed_build_wait_seconds=number("CALENDAR_FEED_BUILD_WAIT_SECONDS", 0, 60, float),
+            publish_dir=Path(publish_dir).expanduser().resolve() if publish_dir else None,
             webhook_url=webhook_url,
             webhook_scope=webhook_scope,
             ratelimit_storage=ratelimit_storage,
             trusted_proxies=number("CALENDAR_TRUSTED_PROXIES", 0, 10),
+            metrics_token=metrics_token,
+            metrics_multiproc_dir=Path(multiproc) if multiproc else None,
+            log_format=log_format,
+            log_level=log_level,
         )
 
 

@@ -6,7 +6,7 @@ two builds of the same data give the same bytes (and so the same ETag), on any m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -16,7 +16,7 @@ from icalendar import Alarm, Calendar, Event, vDuration, vText
 from ..anniversaries import Occurrence
 from ..catalogue import CATEGORIES
 from ..store.queries import StoredCommemoration
-from ..vietnamese import nfc, short_date
+from ..vietnamese import long_date, nfc, short_date
 from .query import FeedQuery
 
 PRODID = "-//calendar-service//Lich ky niem//VI"
@@ -47,13 +47,19 @@ class FeedSite:
 def uid_for(occ: Occurrence, host: str) -> str:
     """dien-bien-phu-1954-05-07.2024@host: the commemoration, its origin and the year."""
     c = occ.commemoration
-    origin = c.origin.isoformat() if c.origin else str(c.origin_year)
-    return f"{c.id}-{origin}.{occ.year}@{host}"
+    # A lunar origin: tet-nguyen-dan-L01-01.2026@host (the lunar year).
+    return f"{c.id}-{c.origin_key}.{occ.year}@{host}"
 
 
 def summary(occ: Occurrence) -> str:
-    """Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/1954 – 07/5/2024)."""
+    """Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/1954 – 07/5/2024); a lunar origin
+    names its lunar day: Giỗ Tổ Hùng Vương (10/3 âm lịch)."""
     c = occ.commemoration
+    if c.lunar is not None:
+        lunar = occ.lunar_label or c.lunar.label
+        if c.origin_year is None:
+            return nfc(f"{occ.title} ({lunar})")
+        return nfc(f"{occ.title} ({c.origin_year} – {occ.year}, {lunar})")
     if c.origin is not None and occ.date is not None and not occ.observed:
         span = f"{short_date(c.origin)} – {short_date(occ.date)}"
     else:
@@ -64,10 +70,16 @@ def summary(occ: Occurrence) -> str:
 def description(occ: Occurrence, site: FeedSite) -> str:
     c = occ.commemoration
     parts = [c.description]
-    if occ.observed and occ.date is not None:
+    if c.lunar is not None and occ.date is not None:
+        parts.append(f"Ngày {long_date(occ.date)} ({occ.lunar_label}); mốc: "
+                     f"{c.lunar_origin_label}.")
+        if occ.shifted:
+            parts.append(f"Năm nay không có ngày {c.lunar.label}: kỷ niệm vào ngày gần nhất "
+                         "có trong tháng.")
+    elif occ.observed and occ.date is not None:
         parts.append(f"Ngày tổ chức kỷ niệm năm {occ.year}: {short_date(occ.date)} "
                      f"(ngày sinh/ngày sự kiện chỉ biết năm {c.origin_year}).")
-    if occ.shifted:
+    if occ.shifted and c.lunar is None:
         parts.append("Sự kiện ngày 29/2: năm không nhuận kỷ niệm vào ngày 28/2.")
     parts.append(f"Nguồn: {c.source}.")
     if c.note:
@@ -136,8 +148,21 @@ def calendar_description(undecided: Sequence[Occurrence], window: tuple[date, da
     return nfc(text)
 
 
+def event_bytes(occ: Occurrence, stored: StoredCommemoration, site: FeedSite,
+                alarm_days: int | None = None) -> bytes:
+    """One VEVENT as it appears inside a calendar (a calendar's bytes are its header, its
+    events' bytes one after the other, then END:VCALENDAR)."""
+    return event_component(occ, stored, site, alarm_days).to_ical()
+
+
+EventBytes = Callable[[Occurrence, StoredCommemoration, FeedSite, "int | None"], bytes]
+END = b"END:VCALENDAR\r\n"
+
+
 def build_calendar(items: Sequence[Item], query: FeedQuery, site: FeedSite,
-                   window: tuple[date, date]) -> bytes:
+                   window: tuple[date, date], event: EventBytes = event_bytes) -> bytes:
+    """`event` gives each VEVENT's bytes: `event_bytes`, or a cache of them (service.py), so
+    that a selection is a concatenation of events already rendered."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -153,16 +178,21 @@ def build_calendar(items: Sequence[Item], query: FeedQuery, site: FeedSite,
     cal.add("x-wr-timezone", site.timezone)
     cal.add("refresh-interval", site.refresh, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(site.refresh))
-    for occ, stored in items:
-        if occ.date is not None:
-            cal.add_component(event_component(occ, stored, site, query.alarm_days))
-    return cal.to_ical()
+    header = cal.to_ical()
+    assert header.endswith(END)
+    parts = [header[:-len(END)]]
+    parts.extend(event(occ, stored, site, query.alarm_days)
+                 for occ, stored in items if occ.date is not None)
+    parts.append(END)
+    return b"".join(parts)
 
 
-def occurrence_calendar(occ: Occurrence, stored: StoredCommemoration, site: FeedSite) -> bytes:
+def occurrence_calendar(occ: Occurrence, stored: StoredCommemoration, site: FeedSite,
+                        event: EventBytes = event_bytes) -> bytes:
     """One occurrence as a calendar: "add to my calendar" and the e-mail attachment."""
     assert occ.date is not None
-    return build_calendar([(occ, stored)], FeedQuery(year=occ.year), site, (occ.date, occ.date))
+    return build_calendar([(occ, stored)], FeedQuery(year=occ.year), site, (occ.date, occ.date),
+                          event)
 
 
 def last_modified(items: Sequence[Item]) -> datetime:

@@ -89,8 +89,10 @@ def event(ident: str):
     c = stored.commemoration
     now = today(svc.clock)
     upcoming = next_occurrence(c, now)
-    # Every year from the origin's: the engine says which hold an anniversary.
-    anniversaries = [occ for y in range(c.origin_year, now.year + 11)
+    # Every year from the origin's (a yearly observance: from two years back): the engine
+    # says which hold an anniversary.
+    first = c.origin_year if c.origin_year is not None else now.year - 2
+    anniversaries = [occ for y in range(first, now.year + 11)
                      if (occ := occurrence_in(c, y)) is not None]
     plan = []
     if upcoming is not None and upcoming.date is not None:

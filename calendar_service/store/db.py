@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+CONNECT_TIMEOUT = 10  # seconds, PostgreSQL (libpq's connect_timeout) unless the URL says
+
 
 class DriverMissing(Exception):
     """The database's driver is not installed; the message says what to install."""
@@ -60,6 +62,11 @@ def make_engine(url: str, create: bool = True, **kwargs) -> Engine:
             cursor.close()
 
         return engine
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        # A database host that drops packets must not hang a request, a probe or a tick
+        # for the system's TCP timeout (minutes): fail after this many seconds instead.
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT,
+                                  **kwargs.get("connect_args", {})}
     try:
         return create_engine(url, pool_pre_ping=True, **kwargs)
     except ModuleNotFoundError as exc:  # the dialect imports its driver here

@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .observe import redacted_path, request_id
+
 ERROR_TEXT = {
     400: ("Yêu cầu không hợp lệ", "Địa chỉ hoặc tham số không đúng."),
     403: ("Không được phép", "Bạn không có quyền xem trang này."),
@@ -33,7 +35,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        app.logger.exception("unhandled error on %s", request.path)
+        # The path as the request log shows it: a token in it is not written to the log.
+        app.logger.exception("unhandled error on %s (request id %s)", redacted_path(),
+                             request_id())
         return error_response(InternalServerError())
 
 

@@ -11,3 +11,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(vietnamese.short_date, "short_date")
     app.add_template_filter(vietnamese.long_date, "long_date")
     app.add_template_filter(vietnamese.weekday, "weekday")
+    app.add_template_global(vietnamese.lunar_label, "lunar_label")
