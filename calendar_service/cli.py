@@ -29,6 +29,7 @@ from .reminders import cli as reminders_cli
 from .reminders.scheduler import make_scheduler
 from .store import occurrences_between, sync_catalogue
 from .store.migrate import current, upgrade
+from .vietnamese import official_date
 
 
 def _read_catalogue(paths: tuple[str, ...]):
@@ -176,7 +177,7 @@ def occurrences(ctx: click.Context, start: date | None, end: date | None,
     elif found:
         click.echo(output.to_table(found))
     else:
-        click.echo(f"Không có ngày kỷ niệm nào từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}.")
+        click.echo(f"Không có ngày kỷ niệm nào từ {official_date(start)} đến {official_date(end)}.")
 
 
 @main.command()

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from .anniversaries import Occurrence
-from .vietnamese import padded_date, weekday
+from .vietnamese import official_date, weekday
 
 ROUND_LABELS = {2: "năm tròn", 1: "năm chẵn"}  # Nghị định 145/2013: ends in 0 / ends in 5
 
@@ -20,7 +20,7 @@ def flags(occ: Occurrence) -> list[str]:
     if occ.observed:
         out.append("ngày tổ chức được chọn")
     if occ.shifted:
-        out.append("29/2 → 28/2")
+        out.append("29/02 → 28/02")
     return out
 
 
@@ -57,7 +57,7 @@ def to_table(occs: Sequence[Occurrence]) -> str:
         if o.date is None:
             rows.append((f"năm {o.year}", "—", o.title, ", ".join(["chưa xác định ngày", *flags(o)])))
         else:
-            rows.append((padded_date(o.date), weekday(o.date), o.title, ", ".join(flags(o))))
+            rows.append((official_date(o.date), weekday(o.date), o.title, ", ".join(flags(o))))
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(3)]
     lines = []
     for r in (header, *rows):

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from .anniversaries import Occurrence
 from .catalogue.plans import Activity, PlanTemplate
-from .vietnamese import short_date
+from .vietnamese import official_date
 
 
 def applies(template: PlanTemplate, occ: Occurrence) -> bool:
@@ -37,7 +37,7 @@ def span(occ: Occurrence) -> str:
     """The directive's way of writing the years: 07/5/1954 - 07/5/2024, or 1904 - 2024."""
     c = occ.commemoration
     if c.origin is not None and occ.date is not None and not occ.observed:
-        return f"{short_date(c.origin)} - {short_date(occ.date)}"
+        return f"{official_date(c.origin)} - {official_date(occ.date)}"
     return f"{c.origin_year} - {occ.year}"
 
 

@@ -18,7 +18,7 @@ from ..cli_support import DateType, MomentType, fail, first_line, services_of
 from ..store.models import AgencyRow
 from ..store.queries import agencies as stored_agencies
 from ..store.sync import new_feed_token
-from ..vietnamese import padded_date
+from ..vietnamese import official_date
 from . import tasks as task_ops
 from .feed import address as feed_address
 from .generate import default_years, generate
@@ -114,7 +114,7 @@ def _table(rows: list[dict]) -> str:
     header = ("Mã", "Hạn", "Trạng thái", "Cơ quan", "Việc")
     lines = []
     for r in rows:
-        due = padded_date(_date(r["due"])) if r["due"] else "chưa định"
+        due = official_date(_date(r["due"])) if r["due"] else "chưa định"
         state = STATUSES[r["status"]] + (" — quá hạn" if r["overdue"] else "")
         lines.append((str(r["id"]), due, state, r["agency"], r["title"]))
     widths = [max(len(row[i]) for row in (header, *lines)) for i in range(4)]

@@ -19,7 +19,7 @@ from ..feeds.ical import FeedSite, occurrence_calendar
 from ..store import occurrences_between
 from ..store.models import CommemorationRow
 from ..store.queries import StoredCommemoration, to_stored
-from ..vietnamese import short_date
+from ..vietnamese import official_date
 from .models import SubscriberRow
 from .tokens import make_token
 
@@ -46,7 +46,7 @@ def message_id(commemoration_id: str, year: int, occurrence_date: date, lead_day
 def subject(occ: Occurrence, days_left: int) -> str:
     assert occ.date is not None
     return (f"[Lịch kỷ niệm] {countdown(days_left)}: {occ.title} "
-            f"({short_date(occ.date)})")
+            f"({official_date(occ.date)})")
 
 
 @dataclass(frozen=True, slots=True)
