@@ -16,12 +16,13 @@ from .feeds import routes as feeds
 from .feeds.fast import FeedFastPath
 from .feeds.service import FeedCache
 from .ops import health
+from .ops import metrics as ops_metrics
 from .pages import routes as pages
 from .plans import report_routes as reports
 from .plans import routes as plans
 from .reminders import routes as reminders
 from .resources import STATIC, TEMPLATES
-from .web import edge, errors, filters, forms, limits, security
+from .web import edge, errors, filters, forms, limits, observe, security
 from .web.context import attach
 
 
@@ -29,15 +30,18 @@ def create_app(services: Services | None = None) -> Flask:
     services = services or Services(Settings.from_env())
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC),
                 static_url_path="/static")
-    app.config.update(SECRET_KEY=services.settings.secret_key, JSON_AS_ASCII=False)
+    app.config.update(SECRET_KEY=services.settings.secret_key,
+                      SECRET_KEY_FALLBACKS=list(services.settings.secret_fallbacks),
+                      JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     attach(app, services)
+    observe.register(app)  # first: every request gets its id, its figures and its log line
     security.register(app, services.settings.production)
     forms.register(app)  # the request's size: MAX_CONTENT_LENGTH and the form's parts
     edge.register(app)  # before the blueprints: their routes use its converter
     filters.register(app)
     errors.register(app)
-    for blueprint in (health.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp,
+    for blueprint in (health.bp, ops_metrics.bp, pages.bp, feeds.bp, reminders.bp, api.bp, admin.bp,
                       plans.bp, reports.bp):
         app.register_blueprint(blueprint)
 

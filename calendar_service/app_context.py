@@ -62,7 +62,8 @@ class Services:
 
 
 def _open_database(services: Services) -> Database:
-    return Database(services.settings.database_url)
+    # Never creates a SQLite file: only `db upgrade` and `restore` start a database.
+    return Database(services.settings.database_url, create=False)
 
 
 def _watch(services: Services) -> VersionWatch:

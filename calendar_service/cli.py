@@ -6,7 +6,6 @@ through click's context object (see tests/conftest.py).
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,19 +14,21 @@ import click
 import waitress
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import drafting, output
+from . import drafting, logs, output
 from .admin import cli as admin_cli
 from .anniversaries import Occurrence
 from .app import create_app
 from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
 from .cli_support import DateType, fail, first_line, services_of, write_atomically
 from .clock import today
+from .config import ConfigError, Settings
 from .feeds import cli as feeds_cli
 from .params import EARLIEST_DAY, FIRST_YEAR, LAST_YEAR, LATEST_DAY
 from .plans import cli as plans_cli
 from .plans.generate import follow_catalogue
 from .reminders import cli as reminders_cli
 from .reminders.scheduler import make_scheduler
+from .store import backup as store_backup
 from .store import occurrences_between, sync_catalogue
 from .store.migrate import current, upgrade
 from .vietnamese import official_date
@@ -60,6 +61,9 @@ class _Group(click.Group):
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(1)
+        except ConfigError as exc:  # a setting read late (the development secret's file)
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -70,9 +74,15 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 def check(paths: tuple[str, ...]) -> None:
-    """Validate catalogue files (files, folders or globs); exit 1 listing every problem."""
+    """Validate catalogue files (files, folders or globs; default: CALENDAR_EVENTS); exit 1
+    listing every problem. Needs no database."""
+    if not paths:
+        try:
+            paths = Settings.from_env().events
+        except ConfigError as exc:
+            fail(f"error: {exc}")
     files, catalogue = _read_catalogue(paths)
     headers = {f.path: f for f in catalogue.files}
     for path in map(str, files):
@@ -127,14 +137,16 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Create or migrate the schema to the latest revision."""
-    services = services_of(ctx)
+    """Create or migrate the schema to the latest revision (the only command, with
+    `restore`, that creates a SQLite file)."""
+    services = services_of(ctx, schema="none")
+    database = services.database
     try:
-        upgrade(services.database.engine, revision)
-        click.echo(f"database at revision {current(services.database.engine)}")
-    except SQLAlchemyError as exc:
-        fail(f"error: cannot migrate {services.database.engine.url.render_as_string()}: "
-              f"{first_line(exc)}")
+        database.create_file()
+        upgrade(database.engine, revision)
+        click.echo(f"database at revision {current(database.engine)}")
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"error: cannot migrate {database.describe()}: {first_line(exc)}")
 
 
 @main.command()
@@ -235,14 +247,17 @@ def suggest(ctx: click.Context, year: int, fmt: str | None, output_path: str | N
                    "(run `calendar-service scheduler` once elsewhere).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: bool) -> None:
-    """Serve the web app with waitress (a production WSGI server, one process)."""
+    """Serve the web app with waitress (a production WSGI server, one process).
+
+    Without CALENDAR_BASE_URL, in development, every link follows --host and --port."""
     services = services_of(ctx)
+    services.settings = services.settings.served_at(host, port)
     app = create_app(services)
-    click.echo(f"calendar-service on http://{host}:{port}/ "
-               f"(database {services.database.engine.url.render_as_string()})")
+    click.echo(f"calendar-service on http://{host}:{port}/ (links: {services.settings.base_url}; "
+               f"database {services.database.describe()})")
+    logs.configure(services.settings)  # one line per request (and per tick), text or JSON
     ticker = None
     if not no_scheduler:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         ticker = make_scheduler(services)
         ticker.start()
     try:
@@ -250,6 +265,42 @@ def serve(ctx: click.Context, host: str, port: int, threads: int, no_scheduler: 
     finally:
         if ticker is not None:
             ticker.shutdown(wait=False)
+
+
+@main.command()
+@click.option("-o", "--output", "target", required=True, type=click.Path(path_type=Path),
+              help="The backup file to write (atomically).")
+@click.pass_context
+def backup(ctx: click.Context, target: Path) -> None:
+    """Write the whole database to one file: SQLite through its online backup API (safe
+    while the service runs), PostgreSQL through pg_dump's custom format."""
+    services = services_of(ctx, schema="exists")  # an old revision too: back up, then upgrade
+    try:
+        click.echo(store_backup.backup(services.database, target))
+    except store_backup.BackupError as exc:
+        fail(f"error: {exc}")
+    except SQLAlchemyError as exc:
+        fail(f"error: cannot read the database: {first_line(exc)}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Replace a database that holds data (otherwise refused).")
+@click.pass_context
+def restore(ctx: click.Context, source: Path, force: bool) -> None:
+    """Replace the database with a backup written by `backup`, then migrate it to this
+    version. Refuses another kind of file, and a database that holds data without --force."""
+    services = services_of(ctx, schema="none")
+    try:
+        done = store_backup.restore(services.database, source, services.clock.now(), force)
+    except store_backup.BackupError as exc:
+        fail(f"error: {exc}")
+    except SQLAlchemyError as exc:
+        fail(f"error: the restore stopped: {first_line(exc)}")
+    services.watch.invalidate()
+    click.echo(f"restored {source} into {services.database.describe()}: backup at revision "
+               f"{done.revision}, database now at {done.migrated_to}")
 
 
 for feature in (feeds_cli, reminders_cli, plans_cli, admin_cli):

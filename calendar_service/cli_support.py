@@ -15,22 +15,40 @@ import click
 
 from .app_context import Services
 from .config import ConfigError, Settings
+from .store.db import DriverMissing
+from .store.migrate import schema_problem
+
+NO_DATABASE = 2  # the exit code of a command whose database is missing or not migrated
 
 
-def services_of(ctx: click.Context) -> Services:
+def services_of(ctx: click.Context, schema: str = "current") -> Services:
+    """The services of this invocation, after checking the database is ready for it:
+    `schema="current"` (the default) needs it migrated to this version, `"exists"` any
+    revision (backup), `"none"` nothing (db upgrade, restore). Not ready: one line on
+    stderr, exit 2, and nothing created."""
     root = ctx.find_root()
     if root.obj is None:
         try:
             root.obj = Services(Settings.from_env())
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
-    return root.obj
+    services: Services = root.obj
+    try:
+        database = services.database
+    except DriverMissing as exc:
+        fail(f"error: {exc}", NO_DATABASE)
+    if schema != "none" and schema not in root.meta.setdefault("calendar.checked", set()):
+        problem = schema_problem(database, need_current=schema == "current")
+        if problem is not None:
+            fail(f"error: {problem}", NO_DATABASE)
+        root.meta["calendar.checked"].add(schema)
+    return services
 
 
-def fail(message: str) -> NoReturn:
-    """Print to stderr and exit 1."""
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print to stderr and exit 1 (or `code`)."""
     click.echo(message, err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 def first_line(exc: BaseException) -> str:

@@ -6,24 +6,28 @@ let `make run` work on a fresh machine: a SQLite file and mail written to a fold
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import ipaddress
 import os
 import secrets
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from . import resources
+
 DEFAULTS = {
-    "CALENDAR_DATABASE_URL": "sqlite:///instance/calendar.db",
-    "CALENDAR_EVENTS": "events/*.toml",
-    "CALENDAR_MAIL_URL": "file://instance/outbox",
+    # Unset CALENDAR_DATABASE_URL, CALENDAR_MAIL_URL and CALENDAR_EVENTS default to places
+    # under CALENDAR_HOME and to the catalogue shipped with the package (see from_env).
+    "CALENDAR_HOME": "instance",
     "CALENDAR_MAIL_FROM": "lich-ky-niem@localhost",
-    "CALENDAR_BASE_URL": "http://127.0.0.1:5000",
     "CALENDAR_TIMEZONE": "Asia/Ho_Chi_Minh",
     "CALENDAR_ENV": "development",
     "CALENDAR_FEED_PAST_DAYS": "365",
@@ -36,8 +40,20 @@ DEFAULTS = {
     "CALENDAR_WEBHOOK_SCOPE": "notable",
     "CALENDAR_RATELIMIT_STORAGE": "memory://",
     "CALENDAR_TRUSTED_PROXIES": "0",
+    "CALENDAR_METRICS_TOKEN": "",
+    "CALENDAR_LOG_FORMAT": "text",
+    "CALENDAR_LOG_LEVEL": "INFO",
 }
 RATELIMIT_SCHEMES = ("memory", "redis", "rediss")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+METRICS_TOKEN_MIN = 16  # characters: a token short enough to guess protects nothing
+METRICS_TOKEN_MAX = 200
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+# Files in CALENDAR_HOME: the development secret, and the address the last development
+# `serve` listened on (so that `remind` in another shell links to it).
+SECRET_FILE = "secret_key"
+SERVED_URL_FILE = "served_url"
 
 
 class ConfigError(Exception):
@@ -59,9 +75,17 @@ class Settings:
     mail_url: str
     mail_from: str
     base_url: str
-    secret_key: str
+    # CALENDAR_SECRET_KEY; None: the development secret kept in `home` (see secret_key).
+    secret: str | None
     timezone: str
     env: str
+    # CALENDAR_HOME, absolute: where state lives (SQLite file, outbox, development secret,
+    # published feeds).
+    home: Path
+    # Whether CALENDAR_BASE_URL was given; if not, `serve` in development links to itself.
+    base_url_set: bool = True
+    # CALENDAR_SECRET_KEY_FALLBACKS: retired keys that still verify links and sessions.
+    secret_fallbacks: tuple[str, ...] = ()
     feed_past_days: int = 365
     feed_future_days: int = 730
     feed_refresh: timedelta = timedelta(hours=6)
@@ -74,6 +98,12 @@ class Settings:
     ratelimit_storage: str = "memory://"
     # How many reverse proxies in front may be believed about X-Forwarded-For/-Proto.
     trusted_proxies: int = 0
+    # /metrics: the bearer token that opens it; without one, only loopback clients get it.
+    metrics_token: str | None = field(default=None, repr=False)
+    # prometheus-client's multiprocess folder (PROMETHEUS_MULTIPROC_DIR), under gunicorn.
+    metrics_multiproc_dir: Path | None = None
+    log_format: str = "text"  # or "json": one JSON object per line
+    log_level: str = "INFO"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -82,6 +112,37 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def secret_key(self) -> str:
+        """The key that signs: CALENDAR_SECRET_KEY, or the development secret of `home`
+        (created on first use, so that reading the settings writes nothing)."""
+        return self.secret if self.secret is not None else development_secret(self.home)
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """Every key that may verify, oldest first and the signing key last (the order
+        itsdangerous takes a list in); CALENDAR_SECRET_KEY_FALLBACKS lists newest first."""
+        return (*reversed(self.secret_fallbacks), self.secret_key)
+
+    @property
+    def feeds_dir(self) -> Path:
+        """Where published feeds go by default."""
+        return self.home / "feeds"
+
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a `serve` on host:port: without CALENDAR_BASE_URL, a
+        development server's links point at itself (and the address is remembered in
+        `home` for the other commands); a given CALENDAR_BASE_URL wins."""
+        if self.base_url_set or self.env != "development":
+            return self
+        base_url = served_url(host, port)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.home / SERVED_URL_FILE, base_url + "\n", 0o644)
+        except OSError:
+            pass  # only a convenience for the other commands; serving does not need it
+        return replace(self, base_url=base_url)
 
     @classmethod
     def from_env(
@@ -97,20 +158,34 @@ class Settings:
         if env not in ("development", "production", "test"):
             raise ConfigError(
                 f"CALENDAR_ENV must be development, production or test, not {env!r}")
-        secret = values.get("CALENDAR_SECRET_KEY", "").strip()
-        if not secret:
-            if env == "production":
-                raise ConfigError(
-                    "CALENDAR_SECRET_KEY is required when CALENDAR_ENV=production "
-                    "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')")
-            secret = secrets.token_hex(32)
+        raw_home = values["CALENDAR_HOME"].strip()
+        if not raw_home:
+            raise ConfigError("CALENDAR_HOME must be a folder, not empty")
+        home = Path(raw_home).expanduser().resolve()
+        if home.exists() and not home.is_dir():
+            raise ConfigError(f"CALENDAR_HOME: {home} is not a folder")
+        secret = values.get("CALENDAR_SECRET_KEY", "").strip() or None
+        if secret is None and env == "production":
+            raise ConfigError(
+                "CALENDAR_SECRET_KEY is required when CALENDAR_ENV=production "
+                "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')")
+        fallbacks = tuple(k for k in values.get("CALENDAR_SECRET_KEY_FALLBACKS", "")
+                          .replace(",", " ").split() if k)
+        if fallbacks and secret is None:
+            raise ConfigError("CALENDAR_SECRET_KEY_FALLBACKS needs CALENDAR_SECRET_KEY "
+                              "(the new key that replaced them)")
         try:
             ZoneInfo(values["CALENDAR_TIMEZONE"])
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(
                 f"CALENDAR_TIMEZONE: unknown timezone {values['CALENDAR_TIMEZONE']!r}") from exc
-        base_url = values["CALENDAR_BASE_URL"].rstrip("/")
-        if not base_url.startswith(("http://", "https://")):
+        base_url_set = bool(values.get("CALENDAR_BASE_URL", "").strip())
+        if base_url_set:
+            base_url = values["CALENDAR_BASE_URL"].strip().rstrip("/")
+        else:
+            base_url = _last_served_url(home) if env == "development" else None
+            base_url = base_url or DEFAULT_BASE_URL
+        if not base_url.startswith(("http://", "https://")) or not urlsplit(base_url).hostname:
             raise ConfigError(f"CALENDAR_BASE_URL must start with http:// or https://, "
                               f"not {base_url!r}")
         def number(name: str, low: float, high: float, kind=int):
@@ -151,16 +226,48 @@ class Settings:
             raise ConfigError("CALENDAR_RATELIMIT_STORAGE=redis://… needs the redis package: "
                               "pip install 'calendar-service[redis]'")
 
-        events = tuple(p for p in values["CALENDAR_EVENTS"].replace(",", " ").split() if p)
+        metrics_token = values["CALENDAR_METRICS_TOKEN"].strip() or None
+        if metrics_token is not None and not (
+                METRICS_TOKEN_MIN <= len(metrics_token) <= METRICS_TOKEN_MAX
+                and metrics_token.isascii() and metrics_token.isprintable()
+                and " " not in metrics_token):
+            # The value itself is a secret: the message says what is wrong, not what it is.
+            raise ConfigError(
+                f"CALENDAR_METRICS_TOKEN must be {METRICS_TOKEN_MIN}-{METRICS_TOKEN_MAX} "
+                "printable ASCII characters without spaces (generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        multiproc = (source.get("PROMETHEUS_MULTIPROC_DIR") or "").strip() or None
+        if multiproc is not None and not (Path(multiproc).is_dir()
+                                          and os.access(multiproc, os.W_OK)):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={multiproc!r} must be an existing "
+                              "folder this process can write (create it before the workers "
+                              "start; see README, Monitoring)")
+        log_format = values["CALENDAR_LOG_FORMAT"].strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"CALENDAR_LOG_FORMAT must be text or json, not {log_format!r}")
+        log_level = values["CALENDAR_LOG_LEVEL"].strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"CALENDAR_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                              f"not {values['CALENDAR_LOG_LEVEL']!r}")
+
+        events = tuple(p for p in values.get("CALENDAR_EVENTS", "").replace(",", " ").split()
+                       if p) or (str(resources.EVENTS / "*.toml"),)
+        database_url = (values.get("CALENDAR_DATABASE_URL", "").strip()
+                        or f"sqlite:///{home / 'calendar.db'}")
+        mail_url = (values.get("CALENDAR_MAIL_URL", "").strip()
+                    or f"file://{quote(str(home / 'outbox'))}")
         return cls(
-            database_url=normalise_database_url(values["CALENDAR_DATABASE_URL"].strip()),
+            database_url=normalise_database_url(database_url),
             events=events,
-            mail_url=values["CALENDAR_MAIL_URL"].strip(),
+            mail_url=mail_url,
             mail_from=values["CALENDAR_MAIL_FROM"].strip(),
             base_url=base_url,
-            secret_key=secret,
+            secret=secret,
             timezone=values["CALENDAR_TIMEZONE"],
             env=env,
+            home=home,
+            base_url_set=base_url_set,
+            secret_fallbacks=fallbacks,
             feed_past_days=number("CALENDAR_FEED_PAST_DAYS", 0, 3660),
             feed_future_days=number("CALENDAR_FEED_FUTURE_DAYS", 1, 3660),
             feed_refresh=timedelta(hours=number("CALENDAR_FEED_REFRESH_HOURS", 1, 24 * 7)),
@@ -172,4 +279,75 @@ class Settings:
             webhook_scope=webhook_scope,
             ratelimit_storage=ratelimit_storage,
             trusted_proxies=number("CALENDAR_TRUSTED_PROXIES", 0, 10),
+            metrics_token=metrics_token,
+            metrics_multiproc_dir=Path(multiproc) if multiproc else None,
+            log_format=log_format,
+            log_level=log_level,
         )
+
+
+def served_url(host: str, port: int) -> str:
+    """The address a server listening on host:port is reached at from this machine."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return f"http://{host}:{port}"
+    if address.is_unspecified:  # 0.0.0.0 or ::, every interface: this machine answers too
+        address = ipaddress.ip_address("127.0.0.1" if address.version == 4 else "::1")
+    return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
+
+
+def _last_served_url(home: Path) -> str | None:
+    try:
+        found = (home / SERVED_URL_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return found if found.startswith("http://") and len(found) < 300 else None
+
+
+_secret_lock = threading.Lock()
+
+
+@functools.cache
+def development_secret(home: Path) -> str:
+    """The development key of this CALENDAR_HOME: generated once, kept in a 0600 file and
+    read by every process, so that links signed by `remind` work on `serve`'s pages and
+    survive a restart. Two processes starting together agree: the file appears whole
+    (hard-linked from a finished temporary file) or not at all."""
+    path = home / SECRET_FILE
+    with _secret_lock:
+        try:
+            found = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            found = ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the development secret {path}: {exc}") from exc
+        if found:
+            return found
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            _write_atomically(path, secrets.token_hex(32) + "\n", 0o600, exclusive=True)
+        except FileExistsError:
+            pass  # another process won the race: use its key
+        except OSError as exc:
+            raise ConfigError(f"cannot write the development secret {path}: {exc} "
+                              f"(set CALENDAR_HOME to a writable folder, or "
+                              f"CALENDAR_SECRET_KEY)") from exc
+        return path.read_text(encoding="ascii").strip()
+
+
+def _write_atomically(path: Path, text: str, mode: int, exclusive: bool = False) -> None:
+    """Write a whole file under its final name at once; `exclusive`: never replace one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if exclusive:
+            os.link(temporary, path)  # fails if the file exists
+        else:
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

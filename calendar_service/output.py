@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from .anniversaries import Occurrence
+from .catalogue import Commemoration
 from .vietnamese import official_date, weekday
 
 ROUND_LABELS = {2: "năm tròn", 1: "năm chẵn"}  # Nghị định 145/2013: ends in 0 / ends in 5
@@ -13,13 +14,17 @@ ROUND_LABELS = {2: "năm tròn", 1: "năm chẵn"}  # Nghị định 145/2013: e
 
 def flags(occ: Occurrence) -> list[str]:
     out = []
+    if occ.lunar_label:
+        out.append(occ.lunar_label)
     if occ.designated:
         out.append("theo chỉ thị")
     if occ.round_rank:
         out.append(ROUND_LABELS[occ.round_rank])
     if occ.observed:
         out.append("ngày tổ chức được chọn")
-    if occ.shifted:
+    if occ.shifted and occ.commemoration.lunar is not None:
+        out.append(f"{occ.commemoration.lunar.label} không có năm nay")
+    elif occ.shifted:
         out.append("29/02 → 28/02")
     return out
 
@@ -35,15 +40,33 @@ def occurrence_dict(occ: Occurrence) -> dict:
         "title": occ.title,
         "commemoration": c.title,
         "category": c.category,
-        "origin": c.origin.isoformat() if c.origin else str(c.origin_year),
+        "origin": c.origin_key,
         "precision": str(c.precision),
+        "lunar": lunar_dict(occ),
         "designated": occ.designated,
         "round": occ.is_round,
         "round_rank": occ.round_rank,
         "observed": occ.observed,
         "to_be_decided": occ.to_be_decided,
-        "leap_day_shifted": occ.shifted,
+        "leap_day_shifted": occ.shifted and occ.lunar is None,
+        "lunar_shifted": occ.shifted and occ.lunar is not None,
     }
+
+
+def lunar_dict(occ: Occurrence) -> dict | None:
+    """The lunar date of the occurrence's day, for a lunar origin."""
+    if occ.lunar is None:
+        return None
+    return {"year": occ.lunar.year, "month": occ.lunar.month, "day": occ.lunar.day,
+            "leap": occ.lunar.leap, "label": occ.lunar_label}
+
+
+def lunar_origin_dict(c: Commemoration) -> dict | None:
+    """A lunar origin: its day, month and leap flag (the year is `origin_year`)."""
+    if c.lunar is None:
+        return None
+    return {"month": c.lunar.month, "day": c.lunar.day, "leap": c.lunar.leap,
+            "label": c.lunar.label}
 
 
 def to_json(occs: Sequence[Occurrence]) -> str:

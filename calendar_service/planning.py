@@ -36,6 +36,9 @@ def template_for(templates: Iterable[PlanTemplate], occ: Occurrence) -> PlanTemp
 def span(occ: Occurrence) -> str:
     """The directive's way of writing the years: 07/5/1954 - 07/5/2024, or 1904 - 2024."""
     c = occ.commemoration
+    if c.lunar is not None:  # 10/3 âm lịch; 1789 - 2026, 5/1 âm lịch
+        lunar = occ.lunar_label or c.lunar.label
+        return lunar if c.origin_year is None else f"{c.origin_year} - {occ.year}, {lunar}"
     if c.origin is not None and occ.date is not None and not occ.observed:
         return f"{official_date(c.origin)} - {official_date(occ.date)}"
     return f"{c.origin_year} - {occ.year}"
@@ -43,7 +46,8 @@ def span(occ: Occurrence) -> str:
 
 def task_title(pattern: str, occ: Occurrence) -> str:
     return pattern.format(occurrence=f"{occ.title} ({span(occ)})", title=occ.title,
-                          name=occ.commemoration.title, ordinal=occ.ordinal, year=occ.year)
+                          name=occ.commemoration.title,
+                          ordinal=occ.ordinal if occ.ordinal is not None else "", year=occ.year)
 
 
 def shifted(day: date | None, offset: int) -> date | None:

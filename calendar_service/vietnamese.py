@@ -56,6 +56,12 @@ def long_date(d: date) -> str:
     return f"{weekday(d)}, {official_date(d)}"
 
 
+def lunar_label(day: int, month: int, leap: bool = False) -> str:
+    """10/3 âm lịch; in a leap month 10/3 nhuận âm lịch — the lunar date shown beside the
+    solar one, as calendars and the press print it."""
+    return f"{day}/{month}{' nhuận' if leap else ''} âm lịch"
+
+
 def fold(text: str) -> str:
     """Lower-case and strip diacritics so "dien bien phu" finds "Điện Biên Phủ".
 

@@ -7,6 +7,7 @@ import calendar_service.delivery.models  # noqa: F401  (registers its table)
 import calendar_service.plans.models  # noqa: F401  (registers its tables)
 import calendar_service.reminders.models  # noqa: F401  (registers its tables)
 import calendar_service.store.audit  # noqa: F401  (registers its table)
+import calendar_service.store.heartbeat  # noqa: F401  (registers its table)
 from calendar_service.store.models import Base
 
 config = context.config

@@ -88,6 +88,7 @@ def make_settings(db_url: str, tmp_path: Path, **extra: str) -> Settings:
         "CALENDAR_MAIL_URL": f"file://{tmp_path / 'outbox'}",
         "CALENDAR_SECRET_KEY": "test-secret",
         "CALENDAR_ENV": "test",
+        "CALENDAR_HOME": str(tmp_path / "home"),  # never the checkout's instance/
         "CALENDAR_FEED_VERSION_CHECK_SECONDS": "0",  # see every change at once
         **extra,
     }

@@ -129,9 +129,12 @@ def test_occurrences_without_a_schema_explains_what_to_run(tmp_path, clock):
     from tests.conftest import Cli, make_settings
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    cli = Cli(Services(make_settings(url, tmp_path), clock=clock, _database=Database(url)))
+    Database(url).create_file()
+    cli = Cli(Services(make_settings(url, tmp_path), clock=clock,
+                       _database=Database(url, create=False)))
     result = cli("occurrences", "--from", "2024-01-01", "--to", "2024-01-31")
-    assert result.exit_code == 1 and "calendar-service db upgrade" in result.stderr
+    assert result.exit_code == 2 and "calendar-service db upgrade" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize("command", [[], ["check"], ["load"], ["db"], ["db", "upgrade"],

@@ -215,6 +215,7 @@ def test_the_migrations_build_exactly_the_models(db_url):
     import calendar_service.plans.models  # noqa: F401
     import calendar_service.reminders.models  # noqa: F401
     import calendar_service.store.audit  # noqa: F401
+    import calendar_service.store.heartbeat  # noqa: F401
     from calendar_service.store import Database
     from calendar_service.store.migrate import upgrade
     from calendar_service.store.models import Base

@@ -161,7 +161,7 @@ def _observance_key(year: int) -> str:
 def set_observance(session: Session, row: CommemorationRow, day: date, *, who: str,
                    now: datetime) -> audit.Changes:
     """Choose the day of `day.year`'s ceremony for a commemoration known only to the year."""
-    if row.origin_month is not None:
+    if row.origin_month is not None or row.lunar_month is not None:
         raise EditError("Chỉ đặt ngày tổ chức cho ngày kỷ niệm chỉ biết năm.")
     if ordinal(row.origin_year, day.year) < 1 or day.year > MAX_OBSERVANCE_YEAR:
         raise EditError(f"Năm tổ chức phải sau năm {row.origin_year} và không quá "

@@ -47,8 +47,16 @@ def entry(c: Commemoration, year: int, default_source: str | None) -> dict[str, 
     table: dict[str, Any] = {"id": c.id, "title": c.title}
     if c.aliases:
         table["aliases"] = list(c.aliases)
-    table["origin"] = c.origin if c.origin is not None else c.origin_year
-    table["ordinal"] = ordinal(c.origin_year, year)
+    if c.lunar is not None:  # lunar = { month, day }, origin_year only when known
+        table["lunar"] = {"month": c.lunar.month, "day": c.lunar.day}
+        if c.lunar.leap:
+            table["lunar"]["leap"] = True
+        if c.origin_year is not None:
+            table["origin_year"] = c.origin_year
+            table["ordinal"] = ordinal(c.origin_year, year)
+    else:
+        table["origin"] = c.origin if c.origin is not None else c.origin_year
+        table["ordinal"] = ordinal(c.origin_year, year)
     table["category"] = c.category
     if c.location:
         table["location"] = c.location

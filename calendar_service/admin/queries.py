@@ -17,7 +17,7 @@ from ..store.paging import Page, paged
 def commemorations(session: Session, number: int, per_page: int) -> Page[Any]:
     c = CommemorationRow
     query = select(c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day,
-                   c.status, c.cancelled_by_admin, c.revision, c.updated_at).order_by(c.id)
+                   c.lunar_month, c.lunar_day, c.lunar_leap, c.status, c.cancelled_by_admin, c.revision, c.updated_at).order_by(c.id)
     return paged(session, query, number, per_page)
 
 

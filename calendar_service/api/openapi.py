@@ -15,11 +15,16 @@ _WORDS = ("0", "1", "true", "false", "yes", "no", "on", "off")
 FLAG = {"type": "string", "pattern": "^(" + "|".join(
     "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in w) for w in _WORDS) + ")$"}
 
+ORIGIN = {"type": ["string", "null"], "description": "YYYY-MM-DD; YYYY when only the year is "
+          "known; a lunar origin YYYY-L03-10 (L04L10: leap month 4), L03-10 without a year; "
+          "null for a yearly observance with neither"}
+
 OCCURRENCE = {
     "type": "object",
     "required": ["id", "year", "date", "weekday", "ordinal", "title", "commemoration",
                  "category", "origin", "precision", "designated", "round", "round_rank",
-                 "observed", "to_be_decided", "leap_day_shifted", "url"],
+                 "observed", "to_be_decided", "leap_day_shifted", "lunar", "lunar_shifted",
+                 "url"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string"},
@@ -27,12 +32,24 @@ OCCURRENCE = {
         "date": {"type": ["string", "null"], "format": "date",
                  "description": "null: only the year is known and no day is chosen yet"},
         "weekday": NULLABLE_STR,
-        "ordinal": {"type": "integer", "minimum": 1},
+        "ordinal": {"type": ["integer", "null"], "minimum": 1,
+                    "description": "null: a yearly observance with no historical year (Tết)"},
         "title": {"type": "string", "description": "e.g. Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ"},
         "commemoration": {"type": "string"},
         "category": CATEGORY,
-        "origin": {"type": "string", "description": "YYYY-MM-DD, or YYYY when only the year is known"},
+        "origin": ORIGIN,
         "precision": {"type": "string", "enum": ["day", "year"]},
+        "lunar": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["year", "month", "day", "leap", "label"],
+            "additionalProperties": False,
+            "description": "the lunar date of `date` when the origin is lunar",
+            "properties": {"year": {"type": "integer"},
+                           "month": {"type": "integer", "minimum": 1, "maximum": 12},
+                           "day": {"type": "integer", "minimum": 1, "maximum": 30},
+                           "leap": {"type": "boolean"},
+                           "label": {"type": "string", "description": "e.g. 10/3 âm lịch"}}}]},
+        "lunar_shifted": {"type": "boolean", "description": "the origin's lunar day does not "
+                          "exist this year (day 30, a leap month): observed on the nearest"},
         "designated": {"type": "boolean"},
         "round": {"type": "boolean"},
         "round_rank": {"type": "integer", "enum": [0, 1, 2]},
@@ -45,7 +62,8 @@ OCCURRENCE = {
 
 COMMEMORATION = {
     "type": "object",
-    "required": ["id", "title", "category", "origin", "precision", "description", "location",
+    "required": ["id", "title", "category", "origin", "origin_year", "lunar", "precision",
+                 "description", "location",
                  "source", "note", "aliases", "status", "revision", "updated_at", "next",
                  "url", "ics"],
     "additionalProperties": False,
@@ -53,7 +71,14 @@ COMMEMORATION = {
         "id": {"type": "string"},
         "title": {"type": "string"},
         "category": CATEGORY,
-        "origin": {"type": "string"},
+        "origin": ORIGIN,
+        "origin_year": {"type": ["integer", "null"]},
+        "lunar": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["month", "day", "leap", "label"],
+            "additionalProperties": False,
+            "properties": {"month": {"type": "integer", "minimum": 1, "maximum": 12},
+                           "day": {"type": "integer", "minimum": 1, "maximum": 30},
+                           "leap": {"type": "boolean"}, "label": {"type": "string"}}}]},
         "precision": {"type": "string", "enum": ["day", "year"]},
         "description": {"type": "string"},
         "location": NULLABLE_STR,

@@ -12,7 +12,7 @@ from ..anniversaries import next_occurrence
 from ..catalogue import CATEGORIES
 from ..clock import today
 from ..listing import Listing, ListingError
-from ..output import occurrence_dict
+from ..output import lunar_origin_dict, occurrence_dict
 from ..params import FIRST_YEAR, LAST_YEAR, Integer, ParamError, Params
 from ..store import get_commemoration
 from ..web.context import services
@@ -62,7 +62,7 @@ def event(ident: str):
     upcoming = None if stored.cancelled else next_occurrence(c, today(svc.clock))
     return jsonify(
         id=c.id, title=c.title, category=c.category,
-        origin=c.origin.isoformat() if c.origin else str(c.origin_year),
+        origin=c.origin_key, origin_year=c.origin_year, lunar=lunar_origin_dict(c),
         precision=str(c.precision), description=c.description, location=c.location,
         source=c.source, note=c.note, aliases=list(c.aliases), status=stored.status,
         revision=stored.revision, updated_at=stored.updated_at.isoformat(),

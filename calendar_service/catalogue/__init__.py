@@ -6,7 +6,7 @@ Imports neither Flask nor the database, so it can be used (and tested) on its ow
 from .agencies import ROLES, Agency
 from .categories import CATEGORIES, Category
 from .loader import CatalogueError, Problem, expand_paths, load_catalogue, load_text
-from .model import Catalogue, CatalogueFile, Commemoration, Precision
+from .model import Catalogue, CatalogueFile, Commemoration, LunarDay, Precision
 from .plans import ACTIVITY_KINDS, Activity, PlanTemplate
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "CatalogueFile",
     "Category",
     "Commemoration",
+    "LunarDay",
     "PlanTemplate",
     "Precision",
     "Problem",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import lunar as lunar_calendar
 from ..vietnamese import nfc
 from .agencies import ROLES, Agency
 from .categories import CATEGORIES
@@ -32,6 +33,7 @@ from .model import (
     Catalogue,
     CatalogueFile,
     Commemoration,
+    LunarDay,
 )
 from .model import ordinal as ordinal_of
 from .plans import (
@@ -58,9 +60,10 @@ TEMPLATE_KEYS = {*TEMPLATE_REQUIRED, "categories", "round", "designated", "comme
 ACTIVITY_REQUIRED = ("kind", "title", "agency", "due")
 ACTIVITY_KEYS = {*ACTIVITY_REQUIRED, "with", "from", "to"}
 CATALOGUE_KEYS = {"designates", "directive", "theme", "source"}
-REQUIRED_KEYS = ("id", "title", "category", "origin", "description")
-OPTIONAL_KEYS = ("source", "location", "note", "aliases", "lead_days", "ordinal", "observed_on",
-                 "observances")
+REQUIRED_KEYS = ("id", "title", "category", "description")  # and `origin` or `lunar`
+OPTIONAL_KEYS = ("origin", "lunar", "origin_year", "source", "location", "note", "aliases",
+                 "lead_days", "ordinal", "observed_on", "observances")
+LUNAR_KEYS = ("month", "day", "leap")
 ENTRY_KEYS = set(REQUIRED_KEYS) | set(OPTIONAL_KEYS)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -356,7 +359,8 @@ class _FileReader:
         start = len(self.problems)
 
         def fail(key: str, message: str) -> None:
-            self.problem(at(key), key, message)
+            # "lunar.day" is on the line of `lunar = { … }`
+            self.problem(at(key.split(".")[0]), key, message)
 
         for key in raw:
             if key not in ENTRY_KEYS:
@@ -396,14 +400,35 @@ class _FileReader:
             fail("category", f"unknown category {category!r}; expected one of "
                              + ", ".join(sorted(CATEGORIES)))
 
-        origin_year, origin_month, origin_day = self._read_origin(raw.get("origin"), fail)
+        lunar = None
+        if "lunar" in raw:
+            if "origin" in raw:
+                fail("lunar", "give either origin (a solar date or year) or lunar (a lunar day "
+                              "with origin_year when the year is known), not both")
+            lunar = self._read_lunar(raw["lunar"], fail)
+            origin_year = self._read_origin_year(raw.get("origin_year"), fail)
+            origin_month = origin_day = None
+            if lunar is not None and origin_year is not None:
+                self._check_lunar_origin(lunar, origin_year, fail)
+        else:
+            if "origin" not in raw:
+                self.problem(at(), "origin", "required (or lunar = { month = 3, day = 10 } for "
+                                             "a lunar date)")
+            if "origin_year" in raw:
+                fail("origin_year", "only a lunar origin takes origin_year; a solar one is "
+                                    "written origin = 1954-05-07 or origin = 1904")
+            origin_year, origin_month, origin_day = self._read_origin(raw.get("origin"), fail)
         designates = header.designates if header else None
+        origin_key = "origin_year" if lunar is not None else "origin"
         if origin_year is not None and designates is not None and origin_year >= designates:
-            fail("origin", f"year {origin_year} is not before the designated year {designates}")
+            fail(origin_key, f"year {origin_year} is not before the designated year {designates}")
             origin_year = None
 
         ordinal = raw.get("ordinal")
-        if ordinal is not None:
+        if ordinal is not None and "lunar" in raw and "origin_year" not in raw:
+            fail("ordinal", "an observance without origin_year has no ordinal (it recurs "
+                            "every year without one)")
+        elif ordinal is not None:
             if not _is_int(ordinal) or ordinal < 1:
                 fail("ordinal", f"expected a positive integer, got {ordinal!r}")
             elif origin_year is not None and designates is not None:
@@ -431,7 +456,8 @@ class _FileReader:
 
         if len(self.problems) > start or header is None:
             return None
-        assert ident and title and category and description and source and origin_year
+        assert ident and title and category and description and source
+        assert origin_year is not None or lunar is not None
         return Commemoration(
             id=ident,
             title=title,
@@ -447,8 +473,69 @@ class _FileReader:
             lead_days=lead_days,
             designated_years=frozenset({header.designates}),
             observances=tuple(sorted(observances)),
+            lunar=lunar,
             source_file=self.path,
         )
+
+    @staticmethod
+    def _read_lunar(value: Any, fail) -> LunarDay | None:
+        """lunar = { month = 3, day = 10 } (leap = true for a leap month)."""
+        if not isinstance(value, dict):
+            fail("lunar", "expected a table such as { month = 3, day = 10 } (leap = true for "
+                          f"a leap month), got {_type_name(value)}")
+            return None
+        ok = True
+        for key in value:
+            if key not in LUNAR_KEYS:
+                fail(f"lunar.{key}", f"unknown key{_suggest(key, LUNAR_KEYS)}; expected month, "
+                                     "day and leap")
+                ok = False
+        parts: dict[str, int] = {}
+        for key, last in (("month", 12), ("day", 30)):
+            number = value.get(key)
+            if number is None:
+                fail(f"lunar.{key}", "required")
+                ok = False
+            elif not _is_int(number) or not 1 <= number <= last:
+                fail(f"lunar.{key}", f"expected a whole number from 1 to {last}, got {number!r}")
+                ok = False
+            else:
+                parts[key] = number
+        leap = value.get("leap", False)
+        if not isinstance(leap, bool):
+            fail("lunar.leap", f"expected true or false, got {_type_name(leap)}")
+            ok = False
+        if not ok:
+            return None
+        return LunarDay(month=parts["month"], day=parts["day"], leap=leap)
+
+    @staticmethod
+    def _read_origin_year(value: Any, fail) -> int | None:
+        if value is None:
+            return None
+        if not _is_int(value) or not 1 <= value <= 9999:
+            fail("origin_year", f"expected a year such as 1930, got {value!r}")
+            return None
+        return value
+
+    @staticmethod
+    def _check_lunar_origin(lunar: LunarDay, year: int, fail) -> None:
+        """The historical lunar date must have existed (within the years the conversion
+        knows; earlier ones are taken as written)."""
+        if not lunar_calendar.FIRST_YEAR <= year <= lunar_calendar.LAST_YEAR:
+            return
+        try:
+            lunar_calendar.to_solar(year, lunar.month, lunar.day, lunar.leap)
+        except ValueError:
+            month = lunar_calendar.find_month(year, lunar.month, lunar.leap)
+            if month is None:
+                actual = lunar_calendar.leap_month(year)
+                fail("lunar.leap", f"lunar year {year} has no leap month {lunar.month} ("
+                     + (f"its leap month is {actual})" if actual else "it has no leap month)"))
+            else:
+                fail("lunar.day", f"{'leap ' if lunar.leap else ''}month {lunar.month} of "
+                                  f"lunar year {year} has "
+                                  f"{month.length} days, not {lunar.day}")
 
     @staticmethod
     def _read_origin(value: Any, fail) -> tuple[int | None, int | None, int | None]:

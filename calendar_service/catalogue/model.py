@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from ..vietnamese import fold
+from ..lunar import LunarDate
+from ..vietnamese import fold, lunar_label
 from .agencies import Agency
 from .categories import CATEGORIES, Category
 from .plans import PlanTemplate
@@ -30,6 +31,25 @@ def ordinal(origin_year: int, year: int) -> int:
     return year - origin_year
 
 
+@dataclass(frozen=True, slots=True)
+class LunarDay:
+    """A lunar origin: the day and month of the Vietnamese lunar calendar it recurs on
+    (10/3 âm lịch), `leap` for a leap month. The engine turns it into a solar date in a year
+    (`anniversaries.lunar_anniversary`)."""
+
+    month: int
+    day: int
+    leap: bool = False
+
+    def in_year(self, year: int) -> LunarDate:
+        return LunarDate(year, self.month, self.day, self.leap)
+
+    @property
+    def label(self) -> str:
+        """10/3 âm lịch (10/3 nhuận âm lịch in a leap month)."""
+        return lunar_label(self.day, self.month, self.leap)
+
+
 class Precision(StrEnum):
     DAY = "day"  # the historical date is known to the day
     YEAR = "year"  # only the year is known; a day is never invented
@@ -40,7 +60,7 @@ class Commemoration:
     id: str
     title: str
     category: str
-    origin_year: int
+    origin_year: int | None  # None: a yearly observance with no historical year (Tết)
     origin_month: int | None
     origin_day: int | None
     description: str
@@ -52,17 +72,43 @@ class Commemoration:
     designated_years: frozenset[int] = frozenset()
     # (year, day) pairs: the day an editor chose for that year's ceremony.
     observances: tuple[tuple[int, date], ...] = ()
+    lunar: LunarDay | None = None  # a lunar origin (origin_month and origin_day are None)
     source_file: str | None = field(default=None, compare=False)
 
     @property
     def precision(self) -> Precision:
-        return Precision.YEAR if self.origin_month is None else Precision.DAY
+        known = self.origin_month is not None or self.lunar is not None
+        return Precision.DAY if known else Precision.YEAR
+
+    @property
+    def yearless(self) -> bool:
+        """An observance with no historical year: it recurs every year without an ordinal."""
+        return self.origin_year is None
 
     @property
     def origin(self) -> date | None:
-        if self.origin_month is None or self.origin_day is None:
+        """The historical solar date, when it is known to the day."""
+        if self.origin_year is None or self.origin_month is None or self.origin_day is None:
             return None
         return date(self.origin_year, self.origin_month, self.origin_day)
+
+    @property
+    def origin_key(self) -> str | None:
+        """The origin as data: 1954-05-07, 1904, a lunar one as 1789-L01-05 (L04L05: leap
+        month 4) or L03-10 without a year; None for a yearly observance. For JSON and UIDs."""
+        if self.lunar is not None:
+            lunar = f"L{self.lunar.month:02d}{'L' if self.lunar.leap else '-'}{self.lunar.day:02d}"
+            return lunar if self.origin_year is None else f"{self.origin_year}-{lunar}"
+        origin = self.origin
+        return origin.isoformat() if origin is not None else str(self.origin_year)
+
+    @property
+    def lunar_origin_label(self) -> str | None:
+        """5/1 âm lịch năm 1789; 10/3 âm lịch hằng năm (no historical year)."""
+        if self.lunar is None:
+            return None
+        when = "hằng năm" if self.origin_year is None else f"năm {self.origin_year}"
+        return f"{self.lunar.label} {when}"
 
     @property
     def category_info(self) -> Category:

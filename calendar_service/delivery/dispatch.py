@@ -40,6 +40,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..app_context import Services
+from ..metrics import DELIVERIES
 from ..store import Database
 from ..store.models import UTCDateTime
 from . import channels
@@ -250,8 +251,10 @@ class Run:
                                                  skip="no sender for this kind of notice")
         else:
             prepared = kind.prepare(self, delivery_id)
+        kind_name = kind.name if kind is not None else "unknown"
         if prepared is None:
             self.report.lost.append(f"delivery {delivery_id}")
+            DELIVERIES.labels(kind_name, "unknown", "lost").inc()
             return
         channel = self.channels.get(prepared.channel)
         reason = prepared.skip
@@ -271,6 +274,16 @@ class Run:
                                    ).rowcount != 1:
             lines, reason = self.report.lost, "claim taken over by another run"
         lines.append(f"{prepared.label} ({reason})" if reason else prepared.label)
+        DELIVERIES.labels(kind_name, prepared.channel or "none", self._status(lines)).inc()
+
+    def _status(self, lines: _Capped) -> str:
+        """The metrics' name of the report list a delivery went to."""
+        r = self.report
+        for name, found in (("sent", r.sent), ("retrying", r.retrying), ("failed", r.failed),
+                            ("skipped", r.skipped), ("lost", r.lost)):
+            if lines is found:
+                return name
+        return "unknown"
 
     def _send(self, channel: channels.Channel, letter: Letter, attempts: int
               ) -> tuple[dict, _Capped, str | None]:

@@ -16,7 +16,7 @@ from icalendar import Alarm, Calendar, Event, vDuration, vText
 from ..anniversaries import Occurrence
 from ..catalogue import CATEGORIES
 from ..store.queries import StoredCommemoration
-from ..vietnamese import nfc, official_date
+from ..vietnamese import long_date, nfc, official_date
 from .query import FeedQuery
 
 PRODID = "-//calendar-service//Lich ky niem//VI"
@@ -47,13 +47,19 @@ class FeedSite:
 def uid_for(occ: Occurrence, host: str) -> str:
     """dien-bien-phu-1954-05-07.2024@host: the commemoration, its origin and the year."""
     c = occ.commemoration
-    origin = c.origin.isoformat() if c.origin else str(c.origin_year)
-    return f"{c.id}-{origin}.{occ.year}@{host}"
+    # A lunar origin: tet-nguyen-dan-L01-01.2026@host (the lunar year).
+    return f"{c.id}-{c.origin_key}.{occ.year}@{host}"
 
 
 def summary(occ: Occurrence) -> str:
-    """Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/1954 – 07/5/2024)."""
+    """Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/1954 – 07/5/2024); a lunar origin
+    names its lunar day: Giỗ Tổ Hùng Vương (10/3 âm lịch)."""
     c = occ.commemoration
+    if c.lunar is not None:
+        lunar = occ.lunar_label or c.lunar.label
+        if c.origin_year is None:
+            return nfc(f"{occ.title} ({lunar})")
+        return nfc(f"{occ.title} ({c.origin_year} – {occ.year}, {lunar})")
     if c.origin is not None and occ.date is not None and not occ.observed:
         span = f"{official_date(c.origin)} – {official_date(occ.date)}"
     else:
@@ -64,10 +70,16 @@ def summary(occ: Occurrence) -> str:
 def description(occ: Occurrence, site: FeedSite) -> str:
     c = occ.commemoration
     parts = [c.description]
-    if occ.observed and occ.date is not None:
+    if c.lunar is not None and occ.date is not None:
+        parts.append(f"Ngày {long_date(occ.date)} ({occ.lunar_label}); mốc: "
+                     f"{c.lunar_origin_label}.")
+        if occ.shifted:
+            parts.append(f"Năm nay không có ngày {c.lunar.label}: kỷ niệm vào ngày gần nhất "
+                         "có trong tháng.")
+    elif occ.observed and occ.date is not None:
         parts.append(f"Ngày tổ chức kỷ niệm năm {occ.year}: {official_date(occ.date)} "
                      f"(ngày sinh/ngày sự kiện chỉ biết năm {c.origin_year}).")
-    if occ.shifted:
+    if occ.shifted and c.lunar is None:
         parts.append("Sự kiện ngày 29/02: năm không nhuận kỷ niệm vào ngày 28/02.")
     parts.append(f"Nguồn: {c.source}.")
     if c.note:

@@ -112,10 +112,12 @@ def event(ident: str):
     c = stored.commemoration
     now = today(svc.clock)
     upcoming = next_occurrence(c, now)
-    # Every year from the origin's: the engine says which hold an anniversary. The table
-    # shows the nearest ones and the round ones (and any a directive named or whose day was
-    # chosen); the rest wait behind a <details>, so a 1955 origin is not seventy rows.
-    anniversaries = [occ for y in range(c.origin_year, now.year + 11)
+    # Every year from the origin's (a yearly observance: from two years back): the engine
+    # says which hold an anniversary. The table shows the nearest ones and the round ones
+    # (and any a directive named or whose day was chosen); the rest wait behind a <details>,
+    # so a 1955 origin is not seventy rows.
+    first = c.origin_year if c.origin_year is not None else now.year - 2
+    anniversaries = [occ for y in range(first, now.year + 11)
                      if (occ := occurrence_in(c, y)) is not None]
     nearest = (now.year - NEAREST_BEFORE, now.year + NEAREST_AFTER)
     shown = [o for o in anniversaries if o.is_round or o.designated or o.observed

@@ -4,10 +4,10 @@ commands."""
 from __future__ import annotations
 
 import json
-import logging
 
 import click
 
+from .. import logs
 from ..cli_support import MomentType, fail, services_of
 from . import subscribers as subs
 from .models import SCOPES
@@ -129,8 +129,8 @@ def remind(ctx, as_of, dry_run):
 @click.pass_context
 def scheduler(ctx):
     """Run the reminder scheduler alone (deploy it once beside several web workers)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     services = services_of(ctx)
+    logs.configure(services.settings)  # one line per tick, text or JSON
     click.echo(f"reminder scheduler: a tick every {services.settings.reminder_tick_minutes} "
                "min; Ctrl-C to stop", err=True)
     try:

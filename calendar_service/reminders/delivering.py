@@ -45,8 +45,9 @@ def message_id(commemoration_id: str, year: int, occurrence_date: date, lead_day
 
 def subject(occ: Occurrence, days_left: int) -> str:
     assert occ.date is not None
+    lunar = f", {occ.lunar_label}" if occ.lunar_label else ""
     return (f"[Lịch kỷ niệm] {countdown(days_left)}: {occ.title} "
-            f"({official_date(occ.date)})")
+            f"({official_date(occ.date)}{lunar})")
 
 
 @dataclass(frozen=True, slots=True)

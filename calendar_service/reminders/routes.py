@@ -52,7 +52,7 @@ USED = ("Liên kết xác nhận này đã được dùng hoặc đã có liên 
 def _confirming(session, token: str) -> tuple[SubscriberRow, int]:
     """The subscriber a confirmation link names, and the moment the link was sent."""
     svc = services()
-    found = read_confirm_token(svc.settings.secret_key, CONFIRM, token, svc.clock.now())
+    found = read_confirm_token(svc.settings.secret_keys, CONFIRM, token, svc.clock.now())
     if found is None:
         abort(404, description="Liên kết xác nhận không hợp lệ hoặc đã hết hạn.")
     row = _row(session, found[0], found[1], "xác nhận")
@@ -62,7 +62,7 @@ def _confirming(session, token: str) -> tuple[SubscriberRow, int]:
 
 
 def _unsubscribing(session, token: str) -> SubscriberRow:
-    found = read_token(services().settings.secret_key, UNSUBSCRIBE, token)
+    found = read_token(services().settings.secret_keys, UNSUBSCRIBE, token)
     if found is None:
         abort(404, description="Liên kết hủy đăng ký không hợp lệ hoặc đã hết hạn.")
     return _row(session, found[0], found[1], "hủy đăng ký")

@@ -26,6 +26,19 @@ class TickReport:
     would_send: list[str]
     notices: NoticePlan | None = None
 
+    def counts(self) -> dict[str, int]:
+        """The tick's figures, for its heartbeat and its log line."""
+        d, notices = self.dispatch, self.notices
+        return {
+            "planned": self.plan.planned + (notices.planned if notices else 0),
+            "sent": d.sent.total if d else 0,
+            "retrying": d.retrying.total if d else 0,
+            "failed": d.failed.total if d else 0,
+            "skipped": (d.skipped.total if d else 0) + self.plan.skipped
+                       + (notices.skipped if notices else 0),
+            "lost": d.lost.total if d else 0,
+        }
+
 
 KEY = (DeliveryRow.subscriber_id, DeliveryRow.commemoration_id, DeliveryRow.year,
        DeliveryRow.occurrence_date, DeliveryRow.lead_days, DeliveryRow.channel)

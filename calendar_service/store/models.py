@@ -61,9 +61,13 @@ class CommemorationRow(Base):
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
     category: Mapped[str] = mapped_column(String(40))
-    origin_year: Mapped[int] = mapped_column(Integer)
+    origin_year: Mapped[int | None] = mapped_column(Integer)  # None: a yearly observance
     origin_month: Mapped[int | None] = mapped_column(Integer)
     origin_day: Mapped[int | None] = mapped_column(Integer)
+    # A lunar origin (origin_month and origin_day are then NULL); see catalogue.LunarDay.
+    lunar_month: Mapped[int | None] = mapped_column(Integer)
+    lunar_day: Mapped[int | None] = mapped_column(Integer)
+    lunar_leap: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     description: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..anniversaries import Occurrence, occurrences, origin_days_between
-from ..catalogue import Activity, Commemoration, PlanTemplate
+from ..catalogue import Activity, Commemoration, LunarDay, PlanTemplate
 from .models import (
     ACTIVE,
     CANCELLED,
@@ -44,6 +44,7 @@ def to_value(row: CommemorationRow) -> Commemoration:
         origin_year=row.origin_year,
         origin_month=row.origin_month,
         origin_day=row.origin_day,
+        lunar=lunar_of(row.lunar_month, row.lunar_day, row.lunar_leap),
         description=row.description,
         source=row.source,
         location=row.location,
@@ -54,6 +55,10 @@ def to_value(row: CommemorationRow) -> Commemoration:
         observances=tuple((o.year, o.observed_on) for o in row.observances),
         source_file=row.source_file,
     )
+
+
+def lunar_of(month: int | None, day: int | None, leap: bool | None) -> LunarDay | None:
+    return None if month is None or day is None else LunarDay(month, day, bool(leap))
 
 
 def to_stored(row: CommemorationRow) -> StoredCommemoration:
@@ -82,7 +87,8 @@ def _month_day_filter(start: date, end: date) -> ColumnElement[bool] | None:
         return None
     md = tuple_(CommemorationRow.origin_month, CommemorationRow.origin_day)
     segments = [md.between(first, last) for first, last in origin_days_between(start, end)]
-    # Year-only origins have no day to index; they are few and always considered.
+    # Year-only and lunar origins have no solar day to index; they are few and always
+    # considered.
     return or_(CommemorationRow.origin_month.is_(None), *segments)
 
 
@@ -118,7 +124,8 @@ def stored_occurrences_between(
 def _rows_for_range(session: Session, start: date, end: date, include_cancelled: bool
                     ) -> list[CommemorationRow]:
     # A superset: the engine decides which of these have an anniversary in the range.
-    query = select(CommemorationRow).where(CommemorationRow.origin_year < end.year)
+    query = select(CommemorationRow).where(or_(CommemorationRow.origin_year < end.year,
+                                               CommemorationRow.origin_year.is_(None)))
     if not include_cancelled:
         query = query.where(CommemorationRow.status == ACTIVE)
     condition = _month_day_filter(start, end)
@@ -160,19 +167,22 @@ def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
     for ident, year, day in session.execute(observances):
         observed[ident].append((year, day))
     rows = session.execute(select(
-        c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day, c.description,
-        c.source, c.location, c.note, c.aliases, c.lead_days, c.source_file, c.status)
+        c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day, c.lunar_month,
+        c.lunar_day, c.lunar_leap, c.description, c.source, c.location, c.note, c.aliases,
+        c.lead_days, c.source_file, c.status)
         .where(condition).order_by(c.id))
     return [
         (Commemoration(
             id=ident, title=title, category=category, origin_year=year, origin_month=month,
-            origin_day=day, description=description, source=source, location=location,
+            origin_day=day, lunar=lunar_of(lunar_month, lunar_day, lunar_leap),
+            description=description, source=source, location=location,
             note=note, aliases=tuple(aliases or ()),
             lead_days=tuple(lead_days) if lead_days is not None else None,
             designated_years=frozenset(designated.get(ident, ())),
             observances=tuple(observed.get(ident, ())), source_file=source_file), status)
-        for (ident, title, category, year, month, day, description, source, location, note,
-             aliases, lead_days, source_file, status) in rows
+        for (ident, title, category, year, month, day, lunar_month, lunar_day, lunar_leap,
+             description, source, location, note, aliases, lead_days, source_file, status)
+        in rows
     ]
 
 

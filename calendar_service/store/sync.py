@@ -92,6 +92,8 @@ def fingerprint(c: Commemoration) -> str:
         "designated": sorted(c.designated_years),
         "observances": [[y, d.isoformat()] for y, d in sorted(c.observances)],
     }
+    if c.lunar is not None:  # only then, so that a solar entry's fingerprint stays as it was
+        payload["lunar"] = [c.lunar.month, c.lunar.day, c.lunar.leap]
     encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
@@ -103,6 +105,9 @@ def _fields(c: Commemoration, digest: str) -> dict:
         "origin_year": c.origin_year,
         "origin_month": c.origin_month,
         "origin_day": c.origin_day,
+        "lunar_month": c.lunar.month if c.lunar else None,
+        "lunar_day": c.lunar.day if c.lunar else None,
+        "lunar_leap": c.lunar.leap if c.lunar else False,
         "description": c.description,
         "source": c.source,
         "location": c.location,

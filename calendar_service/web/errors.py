@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .observe import redacted_path, request_id
+
 # Every status werkzeug can answer with (werkzeug.exceptions.default_exceptions), so no page
 # falls back to its English name and description; tests/test_vietnamese_messages.py checks
 # the list is complete.
@@ -59,7 +61,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        app.logger.exception("unhandled error on %s", request.path)
+        # The path as the request log shows it: a token in it is not written to the log.
+        app.logger.exception("unhandled error on %s (request id %s)", redacted_path(),
+                             request_id())
         return error_response(InternalServerError())
 
 

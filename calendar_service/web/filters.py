@@ -19,3 +19,4 @@ def register(app: Flask) -> None:
     app.add_template_global(lambda y, m, d: vietnamese.official_date(date(y, m, d)),
                             "official_ymd")
     app.add_template_filter(vietnamese.weekday, "weekday")
+    app.add_template_global(vietnamese.lunar_label, "lunar_label")
