@@ -170,3 +170,17 @@ def test_the_api_refuses_a_bad_year(client, query):
     response = client.get(f"/api/suggest?{query}")
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
+
+
+def test_a_yearly_observance_is_never_suggested_and_a_lunar_origin_gets_its_years(catalogue):
+    from calendar_service.catalogue.model import LunarDay
+
+    base = next(c for c in catalogue if c.id == "dien-bien-phu")
+    tet = replace(base, id="tet-nguyen-dan", title="Tết Nguyên đán", category="national-day",
+                  origin_year=None, origin_month=None, origin_day=None, lunar=LunarDay(1, 1))
+    dong_da = replace(base, id="ngoc-hoi-dong-da", title="Chiến thắng Ngọc Hồi - Đống Đa",
+                      origin_year=1789, origin_month=None, origin_day=None,
+                      lunar=LunarDay(1, 5))
+    found = suggested([tet, dong_da], 2029)
+    assert [s.text for s in found] == [
+        "Kỷ niệm 240 năm ngày Chiến thắng Ngọc Hồi - Đống Đa (1789 - 2029, 5/1 âm lịch)"]
