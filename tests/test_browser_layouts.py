@@ -37,7 +37,7 @@ def test_on_a_phone_the_first_screen_shows_commemorations_not_the_filter_form(ph
     first = phone.locator("ol.occurrences > li").first.bounding_box()
     assert first is not None and first["y"] + first["height"] <= 844, first
     shot(phone, "upcoming-phone-folded")
-    phone.get_by_text("Tìm kiếm và lọc").click()  # no script: a checkbox and its label
+    phone.get_by_text("Bộ lọc", exact=True).click()  # no script: a checkbox and its label
     assert phone.locator("form.filters").is_visible()
     phone.get_by_label("Tìm kiếm", exact=True).fill("dien bien phu")
     phone.get_by_role("button", name="Lọc").click()
