@@ -36,6 +36,7 @@ from ..store import audit
 from ..store.audit import AuditEntry
 from ..store.models import CommemorationRow
 from ..store.paging import Page
+from ..vietnamese import official_datetime
 from ..web.context import no_commemoration, query_args, services
 from ..web.limits import Rate, failed, form_value, limited
 from . import editing, export, queries
@@ -96,10 +97,10 @@ def _admin_globals():
 
 @bp.app_template_filter("admin_time")
 def _admin_time(moment: datetime | None) -> str:
-    """A stored UTC moment as local time, dd/mm/yyyy HH:MM."""
+    """A stored UTC moment as local time: 22/12/2024 08:00."""
     if moment is None:
         return "—"
-    return moment.astimezone(services().settings.tz).strftime("%d/%m/%Y %H:%M")
+    return official_datetime(moment.astimezone(services().settings.tz))
 
 
 @bp.app_template_filter("audit_field")

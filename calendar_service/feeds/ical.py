@@ -16,7 +16,7 @@ from icalendar import Alarm, Calendar, Event, vDuration, vText
 from ..anniversaries import Occurrence
 from ..catalogue import CATEGORIES
 from ..store.queries import StoredCommemoration
-from ..vietnamese import long_date, nfc, short_date
+from ..vietnamese import long_date, nfc, official_date
 from .query import FeedQuery
 
 PRODID = "-//calendar-service//Lich ky niem//VI"
@@ -61,7 +61,7 @@ def summary(occ: Occurrence) -> str:
             return nfc(f"{occ.title} ({lunar})")
         return nfc(f"{occ.title} ({c.origin_year} – {occ.year}, {lunar})")
     if c.origin is not None and occ.date is not None and not occ.observed:
-        span = f"{short_date(c.origin)} – {short_date(occ.date)}"
+        span = f"{official_date(c.origin)} – {official_date(occ.date)}"
     else:
         span = f"{c.origin_year} – {occ.year}"
     return nfc(f"{occ.title} ({span})")
@@ -77,10 +77,10 @@ def description(occ: Occurrence, site: FeedSite) -> str:
             parts.append(f"Năm nay không có ngày {c.lunar.label}: kỷ niệm vào ngày gần nhất "
                          "có trong tháng.")
     elif occ.observed and occ.date is not None:
-        parts.append(f"Ngày tổ chức kỷ niệm năm {occ.year}: {short_date(occ.date)} "
+        parts.append(f"Ngày tổ chức kỷ niệm năm {occ.year}: {official_date(occ.date)} "
                      f"(ngày sinh/ngày sự kiện chỉ biết năm {c.origin_year}).")
     if occ.shifted and c.lunar is None:
-        parts.append("Sự kiện ngày 29/2: năm không nhuận kỷ niệm vào ngày 28/2.")
+        parts.append("Sự kiện ngày 29/02: năm không nhuận kỷ niệm vào ngày 28/02.")
     parts.append(f"Nguồn: {c.source}.")
     if c.note:
         parts.append(f"Ghi chú: {c.note}")
@@ -141,7 +141,7 @@ def calendar_name(query: FeedQuery) -> str:
 
 def calendar_description(undecided: Sequence[Occurrence], window: tuple[date, date]) -> str:
     text = ("Các ngày kỷ niệm theo chỉ thị của tỉnh và các dịp kỷ niệm hằng năm, "
-            f"từ {short_date(window[0])} đến {short_date(window[1])}.")
+            f"từ {official_date(window[0])} đến {official_date(window[1])}.")
     if undecided:
         lines = [f"- {o.title} (năm {o.year})" for o in undecided]
         text += "\n\nChưa xác định ngày (chưa có trong lịch):\n" + "\n".join(lines)

@@ -45,7 +45,7 @@ from ..delivery.models import (
 )
 from ..store.models import AgencyRow, CommemorationRow
 from ..store.queries import to_value
-from ..vietnamese import short_date
+from ..vietnamese import official_date
 from .models import OPEN, STATUSES, TaskRow
 
 OVERDUE_CATCH_UP = timedelta(days=7)
@@ -301,7 +301,7 @@ class TaskNoticeKind(_AgencyNotice):
                    "Đến hạn hôm nay" if days_left == 0 else f"Còn {days_left} ngày đến hạn")
         return self.letter(
             run, row, agency, "email/task_notice",
-            f"[Lịch kỷ niệm] {heading} ({short_date(view.due_on)}): {view.title}",
+            f"[Lịch kỷ niệm] {heading} ({official_date(view.due_on)}): {view.title}",
             {"task": view, "agency": agency.short, "heading": heading, "overdue": overdue})
 
 
