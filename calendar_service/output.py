@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from .anniversaries import Occurrence
 from .catalogue import Commemoration
 from .catalogue.model import Designation
-from .vietnamese import padded_date, weekday
+from .vietnamese import official_date, weekday
 
 ROUND_LABELS = {2: "năm tròn", 1: "năm chẵn"}  # Nghị định 145/2013: ends in 0 / ends in 5
 
@@ -26,7 +26,7 @@ def flags(occ: Occurrence) -> list[str]:
     if occ.shifted and occ.commemoration.lunar is not None:
         out.append(f"{occ.commemoration.lunar.label} không có năm nay")
     elif occ.shifted:
-        out.append("29/2 → 28/2")
+        out.append("29/02 → 28/02")
     return out
 
 
@@ -88,7 +88,7 @@ def to_table(occs: Sequence[Occurrence]) -> str:
         if o.date is None:
             rows.append((f"năm {o.year}", "—", o.title, ", ".join(["chưa xác định ngày", *flags(o)])))
         else:
-            rows.append((padded_date(o.date), weekday(o.date), o.title, ", ".join(flags(o))))
+            rows.append((official_date(o.date), weekday(o.date), o.title, ", ".join(flags(o))))
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(3)]
     lines = []
     for r in (header, *rows):

@@ -142,6 +142,23 @@ def test_not_ready_when_the_migrations_are_behind(db_url, tmp_path, clock):
     database.dispose()
 
 
+def test_not_ready_before_the_heartbeats_table(db_url, tmp_path, clock):
+    """A database migrated to before the heartbeats (0008): each check answers, none fails
+    with a 500."""
+    database = Database(db_url)
+    upgrade(database.engine, "0007")
+    services = Services(make_settings(db_url, tmp_path), clock=clock, _database=database)
+    client = make_app(services).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    found = checks(response)
+    assert found["database"]["status"] == "ok"
+    assert found["migrations"]["detail"].startswith("the database is at 0007")
+    assert found["scheduler"]["detail"].startswith("no tick recorded yet")
+    assert value(scrape(client), "calendar_ready") == 0.0
+    database.dispose()
+
+
 def test_not_ready_when_the_last_tick_is_stale(watched, clock):
     client = make_app(watched).test_client()
     limit = timedelta(minutes=watched.settings.reminder_tick_minutes * readiness.STALE_TICKS)
@@ -503,8 +520,9 @@ def _dead_pid() -> int:
 
 def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
     """Two real gunicorn workers with PROMETHEUS_MULTIPROC_DIR: whichever worker answers
-    /metrics, it counts every request of both, including a worker that has since ended;
-    on_starting cleared a dead process's file; the log lines are JSON."""
+    /metrics, it counts every request of both, including a worker that has since ended, and
+    the deliveries of another process sharing the folder; on_starting cleared a dead
+    process's file; the log lines are JSON."""
     pytest.importorskip("gunicorn", reason="gunicorn (the test extra) is not installed")
     folder = tmp_path / "metrics"
     folder.mkdir()
@@ -518,6 +536,7 @@ def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
     env = {**os.environ, "CALENDAR_DATABASE_URL": db_url, "CALENDAR_ENV": "test",
            "CALENDAR_SECRET_KEY": "test-secret", "CALENDAR_HOME": str(tmp_path),
            "CALENDAR_LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    sink = SMTPSink().start()
     stderr = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(config), "calendar_service.wsgi:app"],
@@ -570,10 +589,26 @@ def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
         # Not from outside loopback: the same server behind an untrusted proxy.
         assert requests.get(f"{url}/metrics", headers={"X-Forwarded-For": "203.0.113.7"},
                             timeout=10).status_code == 404
+        # Another process sharing the folder — here `remind`, as the `scheduler` would —
+        # delivers to a real SMTP server: its counts join the sums.
+        with loaded.database.session() as session:
+            for address in ("a@example.org", "b@example.org"):
+                subs.add(session, subs.NewSubscriber.parse(address), at("2024-01-01"))
+        remind = subprocess.run(
+            [sys.executable, "-m", "calendar_service", "remind", "--as-of",
+             "2024-04-30T08:00:00+07:00"], env={**env, "CALENDAR_MAIL_URL": sink.url},
+            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert remind.returncode == 0, remind.stderr
+        assert len(sink.received) >= 2
+        sent = {value(samples(requests.get(f"{url}/metrics", timeout=10).text),
+                      "calendar_deliveries_total", kind="reminder", channel="email",
+                      status="sent") for _ in range(4)}
+        assert sent == {float(len(sink.received))}
     finally:
         server.terminate()
         server.wait(timeout=30)
         stderr.close()
+        sink.stop()
     lines = [json.loads(line) for line in (tmp_path / "gunicorn.log").read_text().splitlines()
              if line.startswith("{")]
     pages = [line for line in lines if line.get("event") == "request"
@@ -581,3 +616,55 @@ def test_metrics_add_up_two_gunicorn_workers(loaded, db_url, tmp_path):
     assert len(pages) == 40
     assert all(line["status"] == 200 and line["method"] == "GET" and line["request_id"]
                for line in pages)
+
+
+def test_metrics_under_serve_refuse_a_request_a_local_proxy_relayed(loaded, db_url, tmp_path):
+    """Waitress (`serve`) passes the proxy headers on, so a request that a local nginx
+    relayed — from loopback, with X-Forwarded-For — is not taken for a local one."""
+    port = free_port()
+    env = {**os.environ, "CALENDAR_DATABASE_URL": db_url, "CALENDAR_ENV": "test",
+           "CALENDAR_SECRET_KEY": "test-secret", "CALENDAR_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "calendar_service", "serve", "--port", str(port),
+         "--no-scheduler"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def up():
+            assert server.poll() is None, "serve exited"
+            try:
+                return requests.get(f"{url}/healthz", timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+
+        _wait(up, "serve to answer")
+        assert requests.get(f"{url}/metrics", timeout=10).status_code == 200
+        for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+            assert requests.get(f"{url}/metrics", headers={header: "203.0.113.7"},
+                                timeout=10).status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_readmes_prometheus_examples_name_real_metrics(watched):
+    """The scrape configuration and the alert rules of README's Monitoring section are
+    valid YAML, and every metric they name is one /metrics exposes."""
+    import re
+
+    import yaml
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Monitoring"):readme.index("## How it is built")]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+    scrape_config, rules = blocks
+    assert scrape_config["scrape_configs"][0]["metrics_path"] == "/metrics"
+    alerts = {r["alert"]: r["expr"] for r in rules["groups"][0]["rules"]}
+    assert set(alerts) == {"CalendarServiceNotReady", "CalendarDeliveriesFailing"}
+    exposed = make_app(watched).test_client().get("/metrics").get_data(as_text=True)
+    families = {f.name for f in text_string_to_metric_families(exposed)}
+    for expr in alerts.values():
+        for name in re.findall(r"\bcalendar_[a-z_]+", expr):
+            assert name.removesuffix("_total") in families, name

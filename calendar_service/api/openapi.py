@@ -133,6 +133,28 @@ CATEGORY_OBJECT = {
     },
 }
 
+SUGGESTIONS = {
+    "type": "object",
+    "required": ["year", "heading", "paragraph", "items"],
+    "additionalProperties": False,
+    "properties": {
+        "year": {"type": "integer"},
+        "heading": {"type": "string"},
+        "paragraph": {"type": "string",
+                      "description": "The items in one run, as section I.7 writes them"},
+        "items": {"type": "array", "items": {
+            "type": "object",
+            "required": ["rank", "text", "scope", "occurrence"],
+            "additionalProperties": False,
+            "properties": {
+                "rank": {"type": "integer", "minimum": 1},
+                "text": {"type": "string"},
+                "scope": {"type": "string", "enum": ["national", "local"]},
+                "occurrence": {"$ref": "#/components/schemas/Occurrence"},
+            }}},
+    },
+}
+
 PROBLEM = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -225,6 +247,23 @@ def document(base_url: str) -> dict:
                                 "$ref": "#/components/schemas/Commemoration"}}}},
                     "400": _problem("A control character (such as NUL) in the id"),
                     "404": _problem("No such commemoration"),
+                },
+            }},
+            "/api/suggest": {"get": {
+                "operationId": "suggestForDirective",
+                "summary": "The round anniversaries of a year, for drafting its directive",
+                "description": "Every occurrence of the year whose ordinal is divisible by 5, "
+                               "ranked (ordinals ending in 0 first, then national before "
+                               "local, then by date) and phrased as the directive writes them: "
+                               "\"Kỷ niệm 75 năm ngày Chiến thắng Điện Biên Phủ (07/5/1954 - "
+                               "07/5/2029)\". The same list as `calendar-service suggest`.",
+                "parameters": [_param("year", {"type": "integer", "minimum": 1900,
+                                               "maximum": 2200},
+                                      "The directive's year (default: next year).")],
+                "responses": {
+                    "200": {"description": "The suggestions, best first",
+                            "content": {"application/json": {"schema": SUGGESTIONS}}},
+                    "400": _problem("A malformed parameter"),
                 },
             }},
             "/api/categories": {"get": {

@@ -6,7 +6,7 @@ two builds of the same data give the same bytes (and so the same ETag), on any m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -18,7 +18,7 @@ from ..catalogue import CATEGORIES
 from ..catalogue.model import Rename
 from ..catalogue.renames import with_today_name
 from ..store.queries import StoredCommemoration
-from ..vietnamese import long_date, nfc, short_date
+from ..vietnamese import long_date, nfc, official_date
 from .query import FeedQuery
 
 PRODID = "-//calendar-service//Lich ky niem//VI"
@@ -77,7 +77,7 @@ def summary(occ: Occurrence) -> str:
             return nfc(f"{occ.title} ({lunar})")
         return nfc(f"{occ.title} ({c.origin_year} – {occ.year}, {lunar})")
     if c.origin is not None and occ.date is not None and not occ.observed:
-        span = f"{short_date(c.origin)} – {short_date(occ.date)}"
+        span = f"{official_date(c.origin)} – {official_date(occ.date)}"
     else:
         span = f"{c.origin_year} – {occ.year}"
     return nfc(f"{occ.title} ({span})")
@@ -93,12 +93,13 @@ def description(occ: Occurrence, site: FeedSite) -> str:
             parts.append(f"Năm nay không có ngày {c.lunar.label}: kỷ niệm vào ngày gần nhất "
                          "có trong tháng.")
     elif occ.observed and occ.date is not None:
-        parts.append(f"Ngày tổ chức kỷ niệm năm {occ.year}: {short_date(occ.date)} "
+        parts.append(f"Ngày tổ chức kỷ niệm năm {occ.year}: {official_date(occ.date)} "
                      f"(ngày sinh/ngày sự kiện chỉ biết năm {c.origin_year}).")
     if occ.shifted and c.lunar is None:
-        parts.append("Sự kiện ngày 29/2: năm không nhuận kỷ niệm vào ngày 28/2.")
+        parts.append("Sự kiện ngày 29/02: năm không nhuận kỷ niệm vào ngày 28/02.")
     for d in occ.designated_by:
-        parts.append(f"Theo chỉ thị: {d.text} (kỷ niệm {d.ordinal} năm).")
+        count = f" (kỷ niệm {d.ordinal} năm)" if d.ordinal is not None else ""
+        parts.append(f"Theo chỉ thị: {d.text}{count}.")
     parts.append(f"Nguồn: {c.source}.")
     if c.note:
         parts.append(f"Ghi chú: {c.note}")
@@ -165,15 +166,28 @@ def calendar_name(query: FeedQuery) -> str:
 
 def calendar_description(undecided: Sequence[Occurrence], window: tuple[date, date]) -> str:
     text = ("Các ngày kỷ niệm theo chỉ thị của tỉnh và các dịp kỷ niệm hằng năm, "
-            f"từ {short_date(window[0])} đến {short_date(window[1])}.")
+            f"từ {official_date(window[0])} đến {official_date(window[1])}.")
     if undecided:
         lines = [f"- {o.title} (năm {o.year})" for o in undecided]
         text += "\n\nChưa xác định ngày (chưa có trong lịch):\n" + "\n".join(lines)
     return nfc(text)
 
 
+def event_bytes(occ: Occurrence, stored: StoredCommemoration, site: FeedSite,
+                alarm_days: int | None = None) -> bytes:
+    """One VEVENT as it appears inside a calendar (a calendar's bytes are its header, its
+    events' bytes one after the other, then END:VCALENDAR)."""
+    return event_component(occ, stored, site, alarm_days).to_ical()
+
+
+EventBytes = Callable[[Occurrence, StoredCommemoration, FeedSite, "int | None"], bytes]
+END = b"END:VCALENDAR\r\n"
+
+
 def build_calendar(items: Sequence[Item], query: FeedQuery, site: FeedSite,
-                   window: tuple[date, date]) -> bytes:
+                   window: tuple[date, date], event: EventBytes = event_bytes) -> bytes:
+    """`event` gives each VEVENT's bytes: `event_bytes`, or a cache of them (service.py), so
+    that a selection is a concatenation of events already rendered."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -189,16 +203,21 @@ def build_calendar(items: Sequence[Item], query: FeedQuery, site: FeedSite,
     cal.add("x-wr-timezone", site.timezone)
     cal.add("refresh-interval", site.refresh, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(site.refresh))
-    for occ, stored in items:
-        if occ.date is not None:
-            cal.add_component(event_component(occ, stored, site, query.alarm_days))
-    return cal.to_ical()
+    header = cal.to_ical()
+    assert header.endswith(END)
+    parts = [header[:-len(END)]]
+    parts.extend(event(occ, stored, site, query.alarm_days)
+                 for occ, stored in items if occ.date is not None)
+    parts.append(END)
+    return b"".join(parts)
 
 
-def occurrence_calendar(occ: Occurrence, stored: StoredCommemoration, site: FeedSite) -> bytes:
+def occurrence_calendar(occ: Occurrence, stored: StoredCommemoration, site: FeedSite,
+                        event: EventBytes = event_bytes) -> bytes:
     """One occurrence as a calendar: "add to my calendar" and the e-mail attachment."""
     assert occ.date is not None
-    return build_calendar([(occ, stored)], FeedQuery(year=occ.year), site, (occ.date, occ.date))
+    return build_calendar([(occ, stored)], FeedQuery(year=occ.year), site, (occ.date, occ.date),
+                          event)
 
 
 def last_modified(items: Sequence[Item]) -> datetime:

@@ -20,7 +20,7 @@ from ..feeds.ical import FeedSite, occurrence_calendar
 from ..store import occurrences_between
 from ..store.models import CommemorationRow
 from ..store.queries import StoredCommemoration, to_stored
-from ..vietnamese import short_date
+from ..vietnamese import official_date
 from .models import SubscriberRow
 from .tokens import make_token
 
@@ -48,7 +48,7 @@ def subject(occ: Occurrence, days_left: int) -> str:
     assert occ.date is not None
     lunar = f", {occ.lunar_label}" if occ.lunar_label else ""
     return (f"[Lịch kỷ niệm] {countdown(days_left)}: {occ.title} "
-            f"({short_date(occ.date)}{lunar})")
+            f"({official_date(occ.date)}{lunar})")
 
 
 @dataclass(frozen=True, slots=True)

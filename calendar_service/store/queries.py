@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..anniversaries import Occurrence, occurrences, origin_days_between
+from ..anniversaries import Occurrence, last_day_of_year, occurrences, origin_days_between
 from ..catalogue import Activity, Commemoration, LunarDay, PlanTemplate
 from ..catalogue.model import Designation, Rename, default_directive_label
 from .models import (
@@ -113,6 +113,24 @@ def occurrences_between(
     rows = _rows_for_range(session, start, end, include_cancelled)
     return occurrences([to_value(row) for row in rows], start, end,
                        include_undated=include_undated)
+
+
+def occurrences_of_year(session: Session, year: int, *, include_cancelled: bool = False
+                        ) -> list[Occurrence]:
+    """The occurrences that belong to `year`, by date: its solar year's, less a lunar
+    occurrence of the previous lunar year falling in January or February, plus the lunar
+    year's own last days falling early in `year` + 1 (`last_day_of_year`). What a year's
+    plans are made of: one occurrence per commemoration and year."""
+    found = [o for o in occurrences_between(session, date(year, 1, 1), date(year, 12, 31),
+                                            include_cancelled=include_cancelled)
+             if o.year == year]
+    end = last_day_of_year(year)
+    if end.year > year:
+        found += [o for o in occurrences_between(session, date(year + 1, 1, 1), end,
+                                                 include_undated=False,
+                                                 include_cancelled=include_cancelled)
+                  if o.year == year]
+    return found
 
 
 def stored_occurrences_between(
