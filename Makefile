@@ -44,6 +44,7 @@ check: $(VENV)/.installed-run
 # to each.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/lunar.py
 	$(BIN)/python bench/reminders.py
 	$(BIN)/python bench/plans.py
 

@@ -90,7 +90,6 @@ UPDATED_SHARE = 0.02
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import KINDS, PEOPLE, PLACES  # noqa: E402
 
-
 # --- Tools -------------------------------------------------------------------------------------
 
 

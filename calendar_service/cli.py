@@ -23,6 +23,7 @@ from .cli_support import DateType, fail, first_line, services_of, write_atomical
 from .clock import today
 from .config import ConfigError, Settings
 from .feeds import cli as feeds_cli
+from .feeds.publish import publish
 from .params import EARLIEST_DAY, FIRST_YEAR, LAST_YEAR, LATEST_DAY
 from .plans import cli as plans_cli
 from .plans.generate import follow_catalogue
@@ -126,6 +127,9 @@ def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
             click.echo(f"  {label}: {ident}")
     for task in cancelled_tasks:
         click.echo(f"  task cancelled with its commemoration: {task}")
+    if report.changed:  # the static feeds follow at once (feeds/publish.py)
+        published = publish(services, services.settings.feeds_dir)
+        click.echo(published.summary(), err=not published.ok)
 
 
 @main.group()

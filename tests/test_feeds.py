@@ -274,29 +274,6 @@ def test_khal_imports_the_feed(client, tmp_path):
                      "Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ (07/5/1954 – 07/5/2024)"]
 
 
-@pytest.mark.parametrize("method", ["GET", "HEAD"])
-@pytest.mark.parametrize("encoding", [None, "gzip", "gzip, deflate, br", "br"])
-@pytest.mark.parametrize("tag", [None, "plain", "gzip", "weak", "other"])
-def test_the_fast_path_answers_exactly_as_flask(app, method, encoding, tag):
-    """feeds/fast.py serves GET /calendar.ics without Flask: same status, headers, body."""
-    from werkzeug.test import Client
-
-    fast = Client(app.wsgi_app)
-    flask = Client(app.wsgi_app.app)
-    etag = flask.get("/calendar.ics").headers["ETag"].strip('"')
-    headers = {}
-    if encoding:
-        headers["Accept-Encoding"] = encoding
-    if tag:
-        headers["If-None-Match"] = {"plain": f'"{etag}"', "gzip": f'"{etag}-gzip"',
-                                    "weak": f'W/"{etag}"', "other": '"nope"'}[tag]
-    a = fast.open("/calendar.ics", method=method, headers=headers)
-    b = flask.open("/calendar.ics", method=method, headers=headers)
-    assert (a.status, sorted(a.headers.items()), a.data) == \
-        (b.status, sorted(b.headers.items()), b.data)
-    assert a.status_code == (304 if tag in ("plain", "gzip", "weak") else 200)
-
-
 def test_the_feed_cache_is_bounded_by_size(loaded):
     from calendar_service.feeds.query import FeedQuery
     from calendar_service.feeds.service import FeedCache

@@ -20,7 +20,7 @@ from calendar_service.anniversaries import (
     occurrences,
 )
 from calendar_service.catalogue import CatalogueError, LunarDay, load_catalogue, load_text
-from calendar_service.vietnamese import lunar_label
+from calendar_service.vietnamese import long_date, lunar_label, padded_date, short_date
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "lunar.toml"
@@ -51,6 +51,11 @@ def test_vietnam_and_china_differ_in_1985_and_2007():
 def test_tet_and_gio_to_as_the_reference_gives_them(year, tet, gio_to):
     assert lunar.to_solar(year, 1, 1) == tet
     assert lunar.to_solar(year, 3, 10) == gio_to
+
+
+def test_gio_to_2026_is_a_sunday_as_the_press_says():
+    # kenh14: "rơi vào Chủ nhật ngày 26/4/2026" (observances.md); the pages say the same.
+    assert long_date(lunar.to_solar(2026, 3, 10)).startswith("Chủ Nhật, 26/")
 
 
 def test_the_cited_leap_months_and_15_7():
@@ -333,6 +338,14 @@ def test_the_export_writes_lunar_entries_back_as_check_reads_them():
         assert "origin" not in table and table["lunar"] == {"month": c.lunar.month,
                                                            "day": c.lunar.day}
         assert ("ordinal" in table) == (c.origin_year is not None)
+    import tomli_w
+
+    entries = [export_entry(c, 2026, None) for c in catalogue().commemorations]
+    document = {"catalogue": {"designates": 2026, "directive": "d", "theme": "t"},
+                "commemoration": entries}
+    again = load_text(tomli_w.dumps(document)).commemorations
+    assert [(c.id, c.lunar, c.origin_year) for c in again] == [
+        (c.id, c.lunar, c.origin_year) for c in catalogue().commemorations]
 
 
 # --- The store and every output -------------------------------------------------------------
@@ -402,13 +415,14 @@ def text_of(response) -> str:
 
 def test_pages_show_both_dates(lunar_client):
     home = text_of(lunar_client.get("/"))
-    assert "Chủ Nhật, 26/4/2026 (10/3 âm lịch)" in home
+    assert f"{long_date(date(2026, 4, 26))} (10/3 âm lịch)" in home
     year = text_of(lunar_client.get("/year/2026"))
-    assert "17/2/2026 (1/1 âm lịch)" in year and "26/4/2026 (10/3 âm lịch)" in year
+    assert f"{short_date(date(2026, 2, 17))} (1/1 âm lịch)" in year
+    assert f"{short_date(date(2026, 4, 26))} (10/3 âm lịch)" in year
     event = text_of(lunar_client.get("/events/gio-to-hung-vuong"))
     assert "10/3 âm lịch hằng năm" in event
-    assert "Chủ Nhật, 26/4/2026 (10/3 âm lịch)" in event
-    assert "Thứ Sáu, 16/4/2027 (10/3 âm lịch)" in event
+    assert f"{long_date(date(2026, 4, 26))} (10/3 âm lịch)" in event
+    assert f"{long_date(date(2027, 4, 16))} (10/3 âm lịch)" in event
     dong_da = text_of(lunar_client.get("/events/chien-thang-ngoc-hoi-dong-da"))
     assert "5/1 âm lịch năm 1789" in dong_da and "240 năm" in dong_da
 
@@ -421,7 +435,7 @@ def test_the_feed_names_the_lunar_day(lunar_client):
     gio_to = events["gio-to-hung-vuong-L03-10.2026@127.0.0.1"]
     assert str(gio_to["summary"]) == "Giỗ Tổ Hùng Vương (10/3 âm lịch)"
     assert gio_to.decoded("dtstart") == date(2026, 4, 26)
-    assert "Ngày Chủ Nhật, 26/4/2026 (10/3 âm lịch)" in str(gio_to["description"])
+    assert f"Ngày {long_date(date(2026, 4, 26))} (10/3 âm lịch)" in str(gio_to["description"])
     dong_da = events["chien-thang-ngoc-hoi-dong-da-1789-L01-05.2026@127.0.0.1"]
     assert str(dong_da["summary"]) == ("Kỷ niệm 237 năm Chiến thắng Ngọc Hồi – Đống Đa "
                                        "(1789 – 2026, 5/1 âm lịch)")
@@ -454,7 +468,8 @@ def test_the_command_line_shows_the_lunar_day(lunar_loaded):
     from tests.conftest import Cli
 
     result = Cli(lunar_loaded)("occurrences", "--from", "2026-04-20", "--to", "2026-04-30")
-    assert re.search(r"26/04/2026\s+Chủ Nhật\s+Giỗ Tổ Hùng Vương\s+10/3 âm lịch", result.output)
+    assert re.search(padded_date(date(2026, 4, 26)) + r"\s+Chủ Nhật\s+Giỗ Tổ Hùng Vương\s+"
+                     r"10/3 âm lịch", result.output)
 
 
 def test_the_reminder_mail_shows_both_dates(lunar_loaded, tmp_path):
@@ -472,11 +487,12 @@ def test_the_reminder_mail_shows_both_dates(lunar_loaded, tmp_path):
                 for p in sorted(outbox.glob("*.eml"))]
     gio_to = [m for m in messages if "Giỗ Tổ" in m["subject"]]
     assert len(gio_to) == 1
-    assert gio_to[0]["subject"].endswith("Giỗ Tổ Hùng Vương (26/4/2026, 10/3 âm lịch)")
+    assert gio_to[0]["subject"].endswith(
+        f"Giỗ Tổ Hùng Vương ({short_date(date(2026, 4, 26))}, 10/3 âm lịch)")
     plain = gio_to[0].get_body(("plain",)).get_content()
     html = gio_to[0].get_body(("html",)).get_content()
-    assert "Chủ Nhật, 26/4/2026 (10/3 âm lịch)" in plain
-    assert "Chủ Nhật, 26/4/2026 (10/3 âm lịch)" in html
+    assert f"{long_date(date(2026, 4, 26))} (10/3 âm lịch)" in plain
+    assert f"{long_date(date(2026, 4, 26))} (10/3 âm lịch)" in html
     assert "Mốc lịch sử: 10/3 âm lịch hằng năm" in plain
 
 
@@ -522,3 +538,38 @@ def test_the_fast_ordering_is_the_sort_key_order(start, days):
     end = start + timedelta(days=days)
     expected = sorted(iter_occurrences(values, start, end), key=Occurrence.sort_key)
     assert occurrences(values, start, end) == expected
+
+
+def test_the_engines_fast_constructor_makes_the_same_frozen_occurrence():
+    from dataclasses import FrozenInstanceError
+
+    from calendar_service.anniversaries import Occurrence
+
+    tet = entry("tet-nguyen-dan")
+    fast = occurrence_in(tet, 2026)
+    plain = Occurrence(commemoration=tet, year=2026, date=date(2026, 2, 17), ordinal=None,
+                       designated=True, observed=False, shifted=False,
+                       lunar=lunar.LunarDate(2026, 1, 1, False))
+    assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain)
+    with pytest.raises(FrozenInstanceError):
+        fast.date = date(2026, 2, 18)
+
+
+def test_the_lunar_migration_downgrades_without_losing_an_observance(lunar_loaded):
+    """0009 down refuses while a yearly observance exists (the old schema needs a year);
+    without one it goes down, and up again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from calendar_service.store.migrate import alembic_config
+
+    engine = lunar_loaded.database.engine
+    with pytest.raises(RuntimeError, match="gio-to-hung-vuong, tet-nguyen-dan"):
+        command.downgrade(alembic_config(engine), "0008")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM commemorations")).scalar() == 15
+        conn.execute(text("DELETE FROM commemorations WHERE origin_year IS NULL"))
+    command.downgrade(alembic_config(engine), "0008")
+    command.upgrade(alembic_config(engine), "head")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM commemorations")).scalar() == 13

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
 from ..delivery.models import FAILED, PENDING, SENDING, SENT, SKIPPED
+from ..feeds.publish import Publisher
 from ..params import Choice, Integer, Params, Text
 from ..plans.generate import follow_catalogue
 from ..reminders import subscribers as subs
@@ -174,6 +175,8 @@ def _render_event(ident: str, form: EditForm | None = None, status: int = 200):
 def _after_change(ident: str, changes: audit.Changes, done: str):
     if changes:
         services().watch.invalidate()  # this process's caches see it at once
+        # The static feed files too, in the background (nothing when none are published).
+        services().shared(Publisher).soon()
         flash(done)
     else:
         flash("Không có thay đổi nào.")

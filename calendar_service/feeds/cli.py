@@ -13,11 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..catalogue import CATEGORIES
 from ..cli_support import fail, first_line, services_of
 from ..clock import today
+from .publish import publish
 from .query import MAX_ALARM_DAYS, MAX_YEAR, MIN_YEAR, FeedQuery
 from .service import render
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), help="That year only.")
 @click.option("--category", "categories", multiple=True,
               type=click.Choice(sorted(CATEGORIES)), help="Only these categories (repeatable).")
@@ -30,7 +31,11 @@ from .service import render
 @click.pass_context
 def feed(ctx: click.Context, year: int | None, categories: tuple[str, ...], designated: bool,
          round_only: bool, alarm: int | None, output_path: str | None) -> None:
-    """Write the iCalendar feed: the same bytes GET /calendar.ics serves for that selection."""
+    """Write the iCalendar feed: the same bytes GET /calendar.ics serves for that selection.
+
+    `feed publish [DIR]` writes every feed the service links to as static files."""
+    if ctx.invoked_subcommand is not None:
+        return
     services = services_of(ctx)
     s = services.settings
     query = FeedQuery(categories=tuple(sorted(set(categories))), year=year,
@@ -53,6 +58,22 @@ def feed(ctx: click.Context, year: int | None, categories: tuple[str, ...], desi
     os.chmod(tmp, 0o644)
     os.replace(tmp, target)
     click.echo(f"wrote {target} ({len(rendered.body)} bytes)", err=True)
+
+
+@feed.command("publish")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.pass_context
+def publish_command(ctx: click.Context, directory: str | None) -> None:
+    """Write every feed the service links to into DIRECTORY (default: CALENDAR_PUBLISH_DIR,
+    else CALENDAR_HOME/feeds),
+    atomically, rewriting only files whose bytes changed and removing those no longer
+    published; nginx serves them (deploy/)."""
+    services = services_of(ctx)
+    target = Path(directory) if directory else services.settings.feeds_dir
+    report = publish(services, target)
+    if not report.ok:
+        fail(f"error: {report.summary()}")
+    click.echo(report.summary())
 
 
 COMMANDS = (feed,)

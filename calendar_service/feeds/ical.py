@@ -6,7 +6,7 @@ two builds of the same data give the same bytes (and so the same ETag), on any m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -148,8 +148,21 @@ def calendar_description(undecided: Sequence[Occurrence], window: tuple[date, da
     return nfc(text)
 
 
+def event_bytes(occ: Occurrence, stored: StoredCommemoration, site: FeedSite,
+                alarm_days: int | None = None) -> bytes:
+    """One VEVENT as it appears inside a calendar (a calendar's bytes are its header, its
+    events' bytes one after the other, then END:VCALENDAR)."""
+    return event_component(occ, stored, site, alarm_days).to_ical()
+
+
+EventBytes = Callable[[Occurrence, StoredCommemoration, FeedSite, "int | None"], bytes]
+END = b"END:VCALENDAR\r\n"
+
+
 def build_calendar(items: Sequence[Item], query: FeedQuery, site: FeedSite,
-                   window: tuple[date, date]) -> bytes:
+                   window: tuple[date, date], event: EventBytes = event_bytes) -> bytes:
+    """`event` gives each VEVENT's bytes: `event_bytes`, or a cache of them (service.py), so
+    that a selection is a concatenation of events already rendered."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -165,16 +178,21 @@ def build_calendar(items: Sequence[Item], query: FeedQuery, site: FeedSite,
     cal.add("x-wr-timezone", site.timezone)
     cal.add("refresh-interval", site.refresh, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(site.refresh))
-    for occ, stored in items:
-        if occ.date is not None:
-            cal.add_component(event_component(occ, stored, site, query.alarm_days))
-    return cal.to_ical()
+    header = cal.to_ical()
+    assert header.endswith(END)
+    parts = [header[:-len(END)]]
+    parts.extend(event(occ, stored, site, query.alarm_days)
+                 for occ, stored in items if occ.date is not None)
+    parts.append(END)
+    return b"".join(parts)
 
 
-def occurrence_calendar(occ: Occurrence, stored: StoredCommemoration, site: FeedSite) -> bytes:
+def occurrence_calendar(occ: Occurrence, stored: StoredCommemoration, site: FeedSite,
+                        event: EventBytes = event_bytes) -> bytes:
     """One occurrence as a calendar: "add to my calendar" and the e-mail attachment."""
     assert occ.date is not None
-    return build_calendar([(occ, stored)], FeedQuery(year=occ.year), site, (occ.date, occ.date))
+    return build_calendar([(occ, stored)], FeedQuery(year=occ.year), site, (occ.date, occ.date),
+                          event)
 
 
 def last_modified(items: Sequence[Item]) -> datetime:

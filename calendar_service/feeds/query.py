@@ -59,6 +59,22 @@ class FeedQuery:
             return False
         return True
 
+    def canonical_args(self) -> str:
+        """The query string the service's links carry for this selection (parameters in a
+        fixed order, booleans as 1): what names its published file (static.py)."""
+        pairs = []
+        if self.categories:
+            pairs.append(f"category={','.join(self.categories)}")
+        if self.year is not None:
+            pairs.append(f"year={self.year}")
+        if self.designated:
+            pairs.append("designated=1")
+        if self.round_only:
+            pairs.append("round=1")
+        if self.alarm_days is not None:
+            pairs.append(f"alarm={self.alarm_days}")
+        return "&".join(pairs)
+
     def slug(self) -> str:
         """A stable name for this selection: calendar UID and download file name."""
         parts = ["lich-ky-niem", *self.categories]

@@ -9,8 +9,8 @@ What it holds:
   readiness checks (`calendar_ready`, `calendar_ready_check`), the ledger's pending,
   retrying and failed deliveries per channel, and every job's heartbeat (the scheduler's
   tick, the feed publish): last success, last finish, duration, ok, and the figures of its
-  last run (`calendar_job_figure{name="publish",figure="bytes"}` …). Two small queries, with
-  a statement timeout on PostgreSQL.
+  last run (`calendar_job_figure{name="publish",figure="bytes"}` …). A few small queries on
+  one connection, with a statement timeout on PostgreSQL.
 
 Who may read it: with CALENDAR_METRICS_TOKEN set, a request with `Authorization: Bearer
 TOKEN` (compared in constant time); without, a client on loopback only — as ProxyFix tells
@@ -31,8 +31,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import case, func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import case, func, select
 
 from ..app_context import Services
 from ..config import Settings
@@ -95,7 +94,7 @@ class StoreCollector:
         self.services = svc
 
     def collect(self) -> Iterator[Metric]:
-        state = readiness.check(self.services)
+        state = readiness.check(self.services, also=_ledger_counts)
         ready = GaugeMetricFamily("calendar_ready", "1 when /readyz would answer 200.")
         ready.add_metric([], 1.0 if state.ready else 0.0)
         yield ready
@@ -106,53 +105,49 @@ class StoreCollector:
             checks.add_metric([c.name], 0.0 if c.status == readiness.FAILED else 1.0)
         yield checks
         yield from _jobs(state.heartbeats)
-        if state.database_ok:
-            yield from self._ledger()
+        if state.also is not None:
+            yield from _ledger(state.also)
 
-    def _ledger(self) -> Iterator[Metric]:
-        families = {
-            "pending": GaugeMetricFamily(
-                "calendar_deliveries_pending",
-                "Deliveries waiting in the ledger (new, or to be retried), per channel.",
-                labels=["channel"]),
-            "retrying": GaugeMetricFamily(
-                "calendar_deliveries_retrying",
-                "Pending deliveries that have failed at least once, per channel.",
-                labels=["channel"]),
-            "sending": GaugeMetricFamily(
-                "calendar_deliveries_sending",
-                "Deliveries claimed by a dispatcher right now, per channel.",
-                labels=["channel"]),
-            "failed": GaugeMetricFamily(
-                "calendar_deliveries_failed",
-                "Deliveries given up (a permanent refusal or too many tries), per channel.",
-                labels=["channel"]),
-        }
-        counts = {(name, channel): 0 for name in families for channel in (EMAIL, WEBHOOK)}
-        try:
-            with self.services.database.engine.connect() as conn:
-                if conn.dialect.name == "postgresql":
-                    conn.execute(text("SET LOCAL statement_timeout = "
-                                      f"{readiness.STATEMENT_TIMEOUT_MS}"))
-                # The status index (ix_deliveries_status_next) narrows it to these rows.
-                rows = conn.execute(
-                    select(DeliveryRow.status, DeliveryRow.channel, func.count(),
-                           func.sum(case((DeliveryRow.attempts > 0, 1), else_=0)))
-                    .where(DeliveryRow.status.in_((PENDING, SENDING, FAILED)))
-                    .group_by(DeliveryRow.status, DeliveryRow.channel)).all()
-                conn.rollback()
-        except SQLAlchemyError:
-            log.warning("metrics: the delivery ledger could not be read", exc_info=True)
-            return
-        for status, channel, count, tried in rows:
-            if status == PENDING:
-                counts[("pending", channel)] = count
-                counts[("retrying", channel)] = int(tried or 0)
-            else:
-                counts[("sending" if status == SENDING else "failed", channel)] = count
-        for (name, channel), value in sorted(counts.items()):
-            families[name].add_metric([channel], float(value))
-        yield from families.values()
+
+def _ledger_counts(conn) -> list[tuple[str, str, int, int]]:
+    """(status, channel, rows, rows tried at least once) of the open and failed
+    deliveries; the status index (ix_deliveries_status_next) narrows it to those rows."""
+    return [tuple(row) for row in conn.execute(
+        select(DeliveryRow.status, DeliveryRow.channel, func.count(),
+               func.sum(case((DeliveryRow.attempts > 0, 1), else_=0)))
+        .where(DeliveryRow.status.in_((PENDING, SENDING, FAILED)))
+        .group_by(DeliveryRow.status, DeliveryRow.channel))]
+
+
+def _ledger(rows) -> Iterator[Metric]:
+    families = {
+        "pending": GaugeMetricFamily(
+            "calendar_deliveries_pending",
+            "Deliveries waiting in the ledger (new, or to be retried), per channel.",
+            labels=["channel"]),
+        "retrying": GaugeMetricFamily(
+            "calendar_deliveries_retrying",
+            "Pending deliveries that have failed at least once, per channel.",
+            labels=["channel"]),
+        "sending": GaugeMetricFamily(
+            "calendar_deliveries_sending",
+            "Deliveries claimed by a dispatcher right now, per channel.",
+            labels=["channel"]),
+        "failed": GaugeMetricFamily(
+            "calendar_deliveries_failed",
+            "Deliveries given up (a permanent refusal or too many tries), per channel.",
+            labels=["channel"]),
+    }
+    counts = {(name, channel): 0 for name in families for channel in (EMAIL, WEBHOOK)}
+    for status, channel, count, tried in rows:
+        if status == PENDING:
+            counts[("pending", channel)] = count
+            counts[("retrying", channel)] = int(tried or 0)
+        else:
+            counts[("sending" if status == SENDING else "failed", channel)] = count
+    for (name, channel), value in sorted(counts.items()):
+        families[name].add_metric([channel], float(value))
+    yield from families.values()
 
 
 def _jobs(beats) -> Iterator[Metric]:

@@ -16,12 +16,14 @@ full message goes to the log), a job's error text stays in the database.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..app_context import Services
@@ -50,6 +52,7 @@ class Readiness:
     # The heartbeats read on the way, for /metrics (not part of the JSON answer).
     heartbeats: dict[str, heartbeat.Heartbeat] = field(default_factory=dict)
     database_ok: bool = True
+    also: Any = None  # what check(also=…) read on the same connection
 
     @property
     def ready(self) -> bool:
@@ -76,14 +79,23 @@ def publishing_configured(settings: Settings) -> bool:
     return bool(getattr(settings, "publish_dir", None))
 
 
-def check(services: Services) -> Readiness:
+def check(services: Services, also: Callable[[Connection], Any] | None = None) -> Readiness:
+    """The checks; `also` reads more on the same connection (and under the same statement
+    timeout) when the database is migrated, for /metrics."""
     now = services.clock.now()
+    extra = None
     try:
         with services.database.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
             revisions = _revisions(conn)
             beats = _heartbeats(conn, revisions)
+            if also is not None and revisions:
+                try:
+                    with conn.begin_nested():
+                        extra = also(conn)
+                except SQLAlchemyError:
+                    log.warning("readiness: reading more for /metrics failed", exc_info=True)
             conn.rollback()  # read only
     except SQLAlchemyError as exc:
         log.warning("readiness: the database does not answer: %s",
@@ -98,7 +110,7 @@ def check(services: Services) -> Readiness:
     checks = [Check("database", OK, "answers"), _migrations(revisions)]
     checks.append(_scheduler(beats.get(TICK), now, tick_interval(services.settings)))
     checks.append(_publish(beats.get(PUBLISH), publishing_configured(services.settings)))
-    return Readiness(checks, beats)
+    return Readiness(checks, beats, also=extra)
 
 
 def _revisions(conn) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 
 from ..app_context import Services
+from ..feeds.publish import publish_job
 from ..plans.keep import keep_job
 from ..store import heartbeat
 from .tick import TickReport, run_tick
@@ -31,6 +32,9 @@ def tick_job(services: Services) -> TickReport | None:
     try:
         # First, this and next year's plans, kept generated (plans/keep.py; never raises).
         keep_job(services)
+        # Then the static feed files, when the data or the day changed (feeds/publish.py;
+        # never raises). Before the reminders: a slow mail server must not hold them back.
+        publish_job(services)
         report = run_tick(services)
     except Exception as exc:  # noqa: BLE001 - a failed tick must not stop the scheduler
         log.exception("reminder tick failed; the next tick will retry")
@@ -75,7 +79,7 @@ def make_scheduler(services: Services, *, blocking: bool = False):
     scheduler = cls(timezone=services.settings.tz)
     scheduler.add_job(
         tick_job, "interval", args=[services], id="reminders",
-        minutes=services.settings.reminder_tick_minutes,
+        seconds=services.settings.tick_seconds,
         coalesce=True,  # after a pause, one tick, not one per missed interval
         misfire_grace_time=24 * 3600,
         max_instances=1,

@@ -26,8 +26,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # A yearless observance cannot go back to a schema that requires a year.
-    op.execute("DELETE FROM commemorations WHERE origin_year IS NULL")
+    # A yearly observance has no year to give the old schema: refuse rather than lose it.
+    yearless = op.get_bind().execute(sa.text(
+        "SELECT id FROM commemorations WHERE origin_year IS NULL ORDER BY id")).scalars().all()
+    if yearless:
+        raise RuntimeError("cannot downgrade below 0009: the old schema requires a year, and "
+                           "these observances have none: " + ", ".join(yearless))
+    # Lunar entries with a year become year-only ones (their lunar day is gone with the
+    # columns): the old schema's nearest meaning.
     with op.batch_alter_table("commemorations") as batch:
         batch.drop_column("lunar_leap")
         batch.drop_column("lunar_day")
