@@ -20,7 +20,7 @@ from calendar_service.anniversaries import (
     occurrences,
 )
 from calendar_service.catalogue import CatalogueError, LunarDay, load_catalogue, load_text
-from calendar_service.vietnamese import long_date, lunar_label, padded_date, short_date
+from calendar_service.vietnamese import long_date, lunar_label, official_date, short_date
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "lunar.toml"
@@ -468,7 +468,7 @@ def test_the_command_line_shows_the_lunar_day(lunar_loaded):
     from tests.conftest import Cli
 
     result = Cli(lunar_loaded)("occurrences", "--from", "2026-04-20", "--to", "2026-04-30")
-    assert re.search(padded_date(date(2026, 4, 26)) + r"\s+Chủ Nhật\s+Giỗ Tổ Hùng Vương\s+"
+    assert re.search(official_date(date(2026, 4, 26)) + r"\s+Chủ Nhật\s+Giỗ Tổ Hùng Vương\s+"
                      r"10/3 âm lịch", result.output)
 
 

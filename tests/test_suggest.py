@@ -76,13 +76,17 @@ def test_national_before_local_then_the_date(catalogue):
         ranked = drafting.suggest(occs, 2024)
         assert [s.scope for s in ranked] == ["local"] * 12
         return
-    local = [replace(c, scope="local") for c in catalogue]
-    local[-1] = replace(local[-1], scope="national")  # the last entry of the file
-    ranked = suggested(local, 2024)
-    tens = [s for s in ranked if s.ordinal % 10 == 0]
-    national = [s for s in tens if s.scope == "national"]
-    if national:
-        assert tens[0].scope == "national"
+    def ids(scopes: dict[str, str]) -> list[str]:
+        entries = [replace(c, scope=scopes.get(c.id, "local")) for c in catalogue]
+        return [s.id for s in suggested(entries, 2024)]
+
+    all_local = ids({})
+    # A national 80th on 22/12 comes before every local 10×, whatever their dates …
+    national = ids({"quan-doi-nhan-dan-viet-nam": "national"})
+    assert national[0] == "quan-doi-nhan-dan-viet-nam"
+    assert national[1:] == [i for i in all_local if i != "quan-doi-nhan-dan-viet-nam"]
+    # … but a national 35th stays after every 10×: 0 before 5 comes first.
+    assert ids({"quoc-phong-toan-dan": "national"})[-1] == "quoc-phong-toan-dan"
 
 
 def test_the_paragraph_reads_as_section_i7(catalogue):
