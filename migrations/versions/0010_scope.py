@@ -22,5 +22,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("commemorations")}
+    if "scope" not in columns:
+        return  # already done (SQLite commits DDL as it goes; see 0011's downgrade)
     with op.batch_alter_table("commemorations") as batch:
         batch.drop_column("scope")

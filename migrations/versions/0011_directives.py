@@ -94,6 +94,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    if "id" not in {c["name"] for c in sa.inspect(bind).get_columns("directives")}:
+        # Already done: SQLite commits DDL as it goes, so a downgrade refused further down
+        # (0009 with a yearly observance) leaves this one applied while the recorded
+        # revision stays; running it again must change nothing.
+        return
     # One directive per year was all the old tables could hold: the first id of each year.
     directives = [dict(r._mapping) for r in bind.execute(sa.text(
         "SELECT year, directive, theme, source, source_file FROM directives d "
