@@ -188,3 +188,48 @@ def test_a_yearly_observance_is_never_suggested_and_a_lunar_origin_gets_its_year
     found = suggested([tet, dong_da], 2029)
     assert [s.text for s in found] == [
         "Kỷ niệm 240 năm ngày Chiến thắng Ngọc Hồi - Đống Đa (1789 - 2029, 5/1 âm lịch)"]
+
+
+# --- With every catalogue: scopes, and a designation file that `check` and `load` take ------
+
+EVENTS = sorted(str(p) for p in (ROOT / "events").glob("*.toml"))
+
+
+@pytest.fixture
+def everything(services):
+    result = Cli(services)("load", *EVENTS)
+    assert result.exit_code == 0, result.output
+    return services
+
+
+def test_national_before_local_in_the_default_catalogues(everything):
+    result = Cli(everything)("suggest", "--year", "2025", "--format", "text")
+    items = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
+    assert items[1] == ("2. Kỷ niệm 50 năm Ngày Giải phóng miền Nam, thống nhất đất nước "
+                        "(30/4/1975 - 30/4/2025);")
+    from calendar_service.app import create_app
+
+    suggestions = create_app(everything).test_client().get(
+        "/api/suggest?year=2025").get_json()["items"]
+    ranks = [(0 if s["occurrence"]["round_rank"] == 2 else 1,
+              0 if s["scope"] == "national" else 1) for s in suggestions]
+    assert ranks == sorted(ranks)  # ×10 first, national before local within each
+    assert ("Kỷ niệm 50 năm Ngày giải phóng tỉnh Quảng Nam (24/3/1975 - 24/3/2025)"
+            in [s["text"] for s in suggestions])
+    assert all("Tết" not in s["text"] for s in suggestions)  # no ordinal, never suggested
+
+
+def test_the_designation_file_passes_check_and_load(everything, tmp_path):
+    cli = Cli(everything)
+    target = tmp_path / "2027.toml"
+    assert cli("suggest", "--year", "2027", "-o", str(target)).exit_code == 0
+    checked = cli("check", *EVENTS, str(target))
+    assert checked.exit_code == 0, checked.output
+    assert "0 commemorations defined, 5 designated for 2027: OK" in checked.output
+    assert cli("load", *EVENTS, str(target)).exit_code == 0
+    listed = cli("occurrences", "--from", "2027-01-01", "--to", "2027-12-31", "--round",
+                 "--json")
+    import json
+
+    rounds = json.loads(listed.stdout)
+    assert len(rounds) == 5 and all(o["designated"] for o in rounds)
