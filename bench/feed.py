@@ -90,7 +90,6 @@ UPDATED_SHARE = 0.02
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import KINDS, PEOPLE, PLACES  # noqa: E402
 
-
 # --- Tools -------------------------------------------------------------------------------------
 
 
@@ -174,6 +173,7 @@ def synthetic_commemorations(count: int, window_years: range):
     """Catalogue values like bench/engine.py's: 1 % year-only origins (half with an observance
     day in every window year), 0.5 % on 29 February, some notes, aliases and lead times."""
     from calendar_service.catalogue import Commemoration
+    from calendar_service.catalogue.model import designations_of
     from calendar_service.vietnamese import fold
 
     rng = random.Random(SEED)
@@ -211,8 +211,8 @@ def synthetic_commemorations(count: int, window_years: range):
             note="Ghi chú của biên tập viên." if rng.random() < 0.05 else None,
             aliases=(f"Lễ kỷ niệm {subject}",) if rng.random() < 0.1 else (),
             lead_days=(30, 7, 1) if rng.random() < 0.05 else None,
-            designated_years=frozenset({rng.choice(window_years)}) if rng.random() < 0.2
-            else frozenset({2024}),
+            designations=designations_of(
+                {rng.choice(window_years)} if rng.random() < 0.2 else {2024}, year),
             observances=observances,
             source_file="synthetic.toml",
         ))

@@ -44,6 +44,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from engine import (
+    DESIGNATES,
+    DatabaseFactory,
+    Figure,
+    postgres_databases,
+    print_table,
+    sqlite_databases,
+    synthetic_catalogue,
+    toml_string,
+)
 from sqlalchemy import select, update
 
 from calendar_service.admin import accounts
@@ -56,16 +66,6 @@ from calendar_service.plans.generate import generate
 from calendar_service.plans.models import TaskRow
 from calendar_service.plans.report import FORMATS, Report, build_report
 from calendar_service.store import Database, sync_catalogue
-from engine import (
-    DESIGNATES,
-    DatabaseFactory,
-    Figure,
-    postgres_databases,
-    print_table,
-    sqlite_databases,
-    synthetic_catalogue,
-    toml_string,
-)
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENCIES = ROOT / "events" / "agencies.toml"

@@ -30,7 +30,7 @@ from functools import lru_cache
 from operator import attrgetter
 
 from . import lunar as lunar_calendar
-from .catalogue.model import Commemoration, LunarDay, Precision, ordinal
+from .catalogue.model import Commemoration, Designation, LunarDay, Precision, ordinal
 from .lunar import LunarDate
 from .vietnamese import lunar_label
 
@@ -91,6 +91,15 @@ def lunar_anniversary(origin: LunarDay, year: int) -> tuple[date, LunarDate]:
             LunarDate(year, month.month, day, month.leap))
 
 
+def last_day_of_year(year: int) -> date:
+    """The last day an occurrence of `year` can fall on: a lunar origin's belongs to lunar
+    year `year`, whose last day is the eve of the next Tết (in January or February of
+    `year` + 1). What the year's plans look through, so late lunar days are not lost."""
+    if not lunar_calendar.FIRST_YEAR <= year + 1 <= lunar_calendar.LAST_YEAR:
+        return date(year, 12, 31)
+    return lunar_calendar.tet(year + 1) - timedelta(days=1)
+
+
 # Every (month, day) an origin can have, in order: the days of a leap year.
 _ORIGIN_DAYS = tuple(((d := date(2000, 1, 1) + timedelta(days=i)).month, d.day)
                      for i in range(366))
@@ -148,6 +157,11 @@ class Occurrence:
     @property
     def is_round(self) -> bool:
         return is_round(self.ordinal)
+
+    @property
+    def designated_by(self) -> tuple[Designation, ...]:
+        """The directives that name this occurrence (one, several, or none)."""
+        return self.commemoration.designated_by(self.year) if self.designated else ()
 
     @property
     def lunar_label(self) -> str | None:

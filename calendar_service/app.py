@@ -13,8 +13,6 @@ from .app_context import Services
 from .clock import today
 from .config import Settings
 from .feeds import routes as feeds
-from .feeds.fast import FeedFastPath
-from .feeds.service import FeedCache
 from .ops import health
 from .ops import metrics as ops_metrics
 from .pages import routes as pages
@@ -47,8 +45,6 @@ def create_app(services: Services | None = None) -> Flask:
 
     limits.register(app, services.settings)  # after the blueprints: it wraps their views
 
-    # The feed's hottest request skips Flask entirely (see feeds/fast.py).
-    app.wsgi_app = FeedFastPath(app.wsgi_app, services.shared(FeedCache))
     # Outermost: the client's address as the trusted proxies tell it, for every request.
     limits.trust_proxies(app, services.settings.trusted_proxies)
 

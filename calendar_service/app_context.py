@@ -12,6 +12,7 @@ from typing import TypeVar
 from .clock import Clock, SystemClock
 from .config import Settings
 from .listing import ListingIndex
+from .listing.renames import RenameBook
 from .store import Database
 from .store.state import VersionWatch
 
@@ -59,6 +60,11 @@ class Services:
     def listing(self) -> ListingIndex:
         """The in-memory index the pages and the API list occurrences from."""
         return self.shared(_listing_index)
+
+    @property
+    def renames(self) -> RenameBook:
+        """Today's names of renamed places and agencies (`[[rename]]`), as of a date."""
+        return self.shared(RenameBook.of)
 
 
 def _open_database(services: Services) -> Database:

@@ -14,16 +14,17 @@ import click
 import waitress
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import logs, output
+from . import drafting, logs, output
 from .admin import cli as admin_cli
 from .anniversaries import Occurrence
 from .app import create_app
 from .catalogue import CATEGORIES, CatalogueError, expand_paths, load_catalogue
-from .cli_support import DateType, fail, first_line, services_of
+from .cli_support import DateType, fail, first_line, services_of, write_atomically
 from .clock import today
 from .config import ConfigError, Settings
 from .feeds import cli as feeds_cli
-from .params import EARLIEST_DAY, LATEST_DAY
+from .feeds.publish import publish
+from .params import EARLIEST_DAY, FIRST_YEAR, LAST_YEAR, LATEST_DAY
 from .plans import cli as plans_cli
 from .plans.generate import follow_catalogue
 from .reminders import cli as reminders_cli
@@ -31,6 +32,7 @@ from .reminders.scheduler import make_scheduler
 from .store import backup as store_backup
 from .store import occurrences_between, sync_catalogue
 from .store.migrate import current, upgrade
+from .vietnamese import official_date
 
 
 def _read_catalogue(paths: tuple[str, ...]):
@@ -72,23 +74,38 @@ def main() -> None:
     """Commemorations of the provincial directive: catalogue, feeds, reminders, web."""
 
 
+def _settings(ctx: click.Context) -> Settings:
+    """The settings alone: `check` needs no database."""
+    root = ctx.find_root()
+    if root.obj is not None:
+        return root.obj.settings
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command()
 @click.argument("paths", nargs=-1)
-def check(paths: tuple[str, ...]) -> None:
-    """Validate catalogue files (files, folders or globs; default: CALENDAR_EVENTS); exit 1
-    listing every problem. Needs no database."""
-    if not paths:
-        try:
-            paths = Settings.from_env().events
-        except ConfigError as exc:
-            fail(f"error: {exc}")
-    files, catalogue = _read_catalogue(paths)
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[str, ...]) -> None:
+    """Validate catalogue files (files, folders or globs; default: CALENDAR_EVENTS, the files
+    `load` reads); exit 1 listing every problem. Needs no database."""
+    files, catalogue = _read_catalogue(paths or _settings(ctx).events)
     headers = {f.path: f for f in catalogue.files}
     for path in map(str, files):
         held = []
         if path in headers:
             count = sum(1 for c in catalogue.commemorations if c.source_file == path)
-            held.append(f"{count} commemorations designated for {headers[path].designates}")
+            year = headers[path].designates
+            if year is None:
+                held.append(f"{count} commemorations (a standing list)")
+            else:
+                named = sum(1 for c in catalogue.commemorations for d in c.designations
+                            if d.directive == headers[path].id)
+                held.append(f"{count} commemorations defined, {named} designated for {year}")
+        if renames := sum(1 for r in catalogue.renames if r.source_file == path):
+            held.append(f"{renames} renames")
         if agencies := sum(1 for a in catalogue.agencies if a.source_file == path):
             held.append(f"{agencies} agencies")
         if templates := sum(1 for t in catalogue.templates if t.source_file == path):
@@ -125,6 +142,9 @@ def load(ctx: click.Context, paths: tuple[str, ...]) -> None:
             click.echo(f"  {label}: {ident}")
     for task in cancelled_tasks:
         click.echo(f"  task cancelled with its commemoration: {task}")
+    if report.changed:  # the static feeds follow at once (feeds/publish.py)
+        published = publish(services, services.settings.feeds_dir)
+        click.echo(published.summary(), err=not published.ok)
 
 
 @main.group()
@@ -189,7 +209,52 @@ def occurrences(ctx: click.Context, start: date | None, end: date | None,
     elif found:
         click.echo(output.to_table(found))
     else:
-        click.echo(f"Không có ngày kỷ niệm nào từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}.")
+        click.echo(f"Không có ngày kỷ niệm nào từ {official_date(start)} đến {official_date(end)}.")
+
+
+SUGGEST_EXTENSIONS = {".txt": "text", ".toml": "toml", ".docx": "docx"}
+
+
+@main.command()
+@click.option("--year", required=True, type=click.IntRange(FIRST_YEAR, LAST_YEAR),
+              help="The year the directive is for.")
+@click.option("--format", "fmt", type=click.Choice(drafting.FORMATS),
+              help="text (default), toml (a designation file, events/YEAR.toml) or docx "
+                   "(a Word document); without it, -o FILE's extension chooses.")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False),
+              help="Write to FILE (atomically) instead of standard output.")
+@click.pass_context
+def suggest(ctx: click.Context, year: int, fmt: str | None, output_path: str | None) -> None:
+    """Every round (×5) anniversary of YEAR in the loaded catalogues, ranked (×10 first,
+    national before local, then by date) and phrased as the directive writes them: a draft
+    of next year's directive."""
+    target = Path(output_path) if output_path is not None else None
+    implied = SUGGEST_EXTENSIONS.get(target.suffix.lower()) if target is not None else None
+    if fmt is not None and implied is not None and implied != fmt:
+        fail(f"error: --format {fmt} does not match the file name {target.name}")
+    fmt = fmt or implied or "text"
+    if fmt == "docx" and target is None and sys.stdout.isatty():
+        fail("error: DOCX is a binary file: give -o FILE (or redirect standard output)")
+    services = services_of(ctx)
+    try:
+        with services.database.session() as session:
+            found = occurrences_between(session, date(year, 1, 1), date(year, 12, 31))
+    except SQLAlchemyError as exc:
+        fail(f"error: cannot read the database: {first_line(exc)}\n"
+             f"(run: calendar-service db upgrade && calendar-service load)")
+    suggestions = drafting.suggest(found, year)
+    if fmt == "docx":
+        body = drafting.to_docx(suggestions, year)
+    else:
+        text = (drafting.to_toml if fmt == "toml" else drafting.to_text)(suggestions, year)
+        body = text.encode("utf-8")
+    if target is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return
+    write_atomically(target, body)
+    click.echo(f"wrote {target} ({fmt}, {len(suggestions)} anniversaries)", err=True)
 
 
 @main.command()

@@ -4,8 +4,11 @@ for days and moments."""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -76,3 +79,21 @@ class MomentType(click.ParamType):
         except ValueError:
             self.fail(f"{value!r} is not an ISO 8601 moment such as 2024-04-30T08:00:00+07:00",
                       param, ctx)
+
+
+def write_atomically(target: Path, body: bytes) -> None:
+    """Beside the target, then renamed over it: a reader never sees half a file, and a
+    failure leaves the previous file as it was."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                   suffix=".tmp")
+    except OSError as exc:
+        fail(f"error: cannot write {target}: {exc.strerror or exc}")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        fail(f"error: cannot write {target}: {exc.strerror or exc}")

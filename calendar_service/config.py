@@ -36,6 +36,9 @@ DEFAULTS = {
     "CALENDAR_FEED_VERSION_CHECK_SECONDS": "1",
     "CALENDAR_REMINDER_TIME": "08:00",
     "CALENDAR_REMINDER_TICK_MINUTES": "5",
+    "CALENDAR_TICK_SECONDS": "",
+    "CALENDAR_FEED_BUILD_WAIT_SECONDS": "0.5",
+    "CALENDAR_PUBLISH_DIR": "",
     "CALENDAR_WEBHOOK_URL": "",
     "CALENDAR_WEBHOOK_SCOPE": "notable",
     "CALENDAR_RATELIMIT_STORAGE": "memory://",
@@ -92,6 +95,12 @@ class Settings:
     feed_version_check_seconds: float = 1.0
     reminder_time: time = time(8, 0)
     reminder_tick_minutes: int = 5
+    # The scheduler's tick in seconds when set (a test or a busy site); else the minutes.
+    tick_seconds_setting: float | None = None
+    # How long a feed request waits for a build before it answers with the last good bytes.
+    feed_build_wait_seconds: float = 0.5
+    # CALENDAR_PUBLISH_DIR, absolute; None: `feeds_dir` is CALENDAR_HOME/feeds.
+    publish_dir: Path | None = None
     webhook_url: str | None = None  # the global chat channel, told of every reminder
     webhook_scope: str = "notable"
     # Where the rate limits count: memory:// (one process) or redis://… (shared).
@@ -108,6 +117,12 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def tick_seconds(self) -> float:
+        if self.tick_seconds_setting is not None:
+            return self.tick_seconds_setting
+        return self.reminder_tick_minutes * 60.0
 
     @property
     def production(self) -> bool:
@@ -127,8 +142,9 @@ class Settings:
 
     @property
     def feeds_dir(self) -> Path:
-        """Where published feeds go by default."""
-        return self.home / "feeds"
+        """Where `feed publish` writes, the scheduler keeps the static feed files current,
+        and nginx serves them from: CALENDAR_PUBLISH_DIR, else CALENDAR_HOME/feeds."""
+        return self.publish_dir if self.publish_dir is not None else self.home / "feeds"
 
     def served_at(self, host: str, port: int) -> Settings:
         """These settings for a `serve` on host:port: without CALENDAR_BASE_URL, a
@@ -249,6 +265,10 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"CALENDAR_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
                               f"not {values['CALENDAR_LOG_LEVEL']!r}")
+        tick_seconds = None
+        if values["CALENDAR_TICK_SECONDS"].strip():
+            tick_seconds = number("CALENDAR_TICK_SECONDS", 0.5, 86400, float)
+        publish_dir = values["CALENDAR_PUBLISH_DIR"].strip()
 
         events = tuple(p for p in values.get("CALENDAR_EVENTS", "").replace(",", " ").split()
                        if p) or (str(resources.EVENTS / "*.toml"),)
@@ -275,6 +295,9 @@ class Settings:
                 "CALENDAR_FEED_VERSION_CHECK_SECONDS", 0, 3600, float),
             reminder_time=reminder_time,
             reminder_tick_minutes=number("CALENDAR_REMINDER_TICK_MINUTES", 1, 1440),
+            tick_seconds_setting=tick_seconds,
+            feed_build_wait_seconds=number("CALENDAR_FEED_BUILD_WAIT_SECONDS", 0, 60, float),
+            publish_dir=Path(publish_dir).expanduser().resolve() if publish_dir else None,
             webhook_url=webhook_url,
             webhook_scope=webhook_scope,
             ratelimit_storage=ratelimit_storage,

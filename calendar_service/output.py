@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from .anniversaries import Occurrence
 from .catalogue import Commemoration
-from .vietnamese import padded_date, weekday
+from .catalogue.model import Designation
+from .vietnamese import official_date, weekday
 
 ROUND_LABELS = {2: "năm tròn", 1: "năm chẵn"}  # Nghị định 145/2013: ends in 0 / ends in 5
 
@@ -25,8 +26,13 @@ def flags(occ: Occurrence) -> list[str]:
     if occ.shifted and occ.commemoration.lunar is not None:
         out.append(f"{occ.commemoration.lunar.label} không có năm nay")
     elif occ.shifted:
-        out.append("29/2 → 28/2")
+        out.append("29/02 → 28/02")
     return out
+
+
+def designation_dict(d: Designation) -> dict:
+    return {"directive": d.directive, "year": d.year, "ordinal": d.ordinal, "label": d.label,
+            "title": d.title}
 
 
 def occurrence_dict(occ: Occurrence) -> dict:
@@ -40,10 +46,12 @@ def occurrence_dict(occ: Occurrence) -> dict:
         "title": occ.title,
         "commemoration": c.title,
         "category": c.category,
+        "scope": c.scope,
         "origin": c.origin_key,
         "precision": str(c.precision),
         "lunar": lunar_dict(occ),
         "designated": occ.designated,
+        "designated_by": [designation_dict(d) for d in occ.designated_by],
         "round": occ.is_round,
         "round_rank": occ.round_rank,
         "observed": occ.observed,
@@ -80,7 +88,7 @@ def to_table(occs: Sequence[Occurrence]) -> str:
         if o.date is None:
             rows.append((f"năm {o.year}", "—", o.title, ", ".join(["chưa xác định ngày", *flags(o)])))
         else:
-            rows.append((padded_date(o.date), weekday(o.date), o.title, ", ".join(flags(o))))
+            rows.append((official_date(o.date), weekday(o.date), o.title, ", ".join(flags(o))))
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(3)]
     lines = []
     for r in (header, *rows):

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from .anniversaries import Occurrence
 from .catalogue.plans import Activity, PlanTemplate
-from .vietnamese import short_date
+from .vietnamese import official_date
 
 
 def applies(template: PlanTemplate, occ: Occurrence) -> bool:
@@ -40,7 +40,7 @@ def span(occ: Occurrence) -> str:
         lunar = occ.lunar_label or c.lunar.label
         return lunar if c.origin_year is None else f"{c.origin_year} - {occ.year}, {lunar}"
     if c.origin is not None and occ.date is not None and not occ.observed:
-        return f"{short_date(c.origin)} - {short_date(occ.date)}"
+        return f"{official_date(c.origin)} - {official_date(occ.date)}"
     return f"{c.origin_year} - {occ.year}"
 
 

@@ -90,6 +90,9 @@ def make_settings(db_url: str, tmp_path: Path, **extra: str) -> Settings:
         "CALENDAR_ENV": "test",
         "CALENDAR_HOME": str(tmp_path / "home"),  # never the checkout's instance/
         "CALENDAR_FEED_VERSION_CHECK_SECONDS": "0",  # see every change at once
+        # A feed request waits for its build (test_feeds.py sets 0 to test the last good
+        # bytes): a busy machine must not turn a fresh answer into the previous one.
+        "CALENDAR_FEED_BUILD_WAIT_SECONDS": "30",
         **extra,
     }
     return Settings.from_env(env, env_file=None)

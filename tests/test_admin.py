@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from calendar_service.admin import accounts
 from calendar_service.admin.models import AdminUser
@@ -31,8 +31,7 @@ from calendar_service.store import (
     sync_catalogue,
 )
 from calendar_service.store.audit import AuditEntry
-from calendar_service.store.models import DirectiveRow
-from tests.conftest import EVENTS_2024, NOW, Cli, make_settings
+from tests.conftest import EVENTS_2024, NOW, ROOT, Cli, make_settings
 from tests.smtp_sink import SMTPSink
 
 PASSWORD = "mật khẩu đủ dài 2024"
@@ -261,7 +260,7 @@ def test_the_list_shows_active_and_cancelled_with_status_and_revision(admin, adm
     assert "Chiến thắng Điện Biên Phủ" in page and "Chiến thắng Thượng Đức" in page
     assert "đã hủy (quản trị)" in page
     row = re.search(r"thuong-duc</span></td>.*?</tr>", page, re.DOTALL).group(0)
-    assert "<td>2</td>" in row
+    assert '<td data-label="Phiên bản">2</td>' in row
 
 
 def test_an_edit_bumps_the_revision_and_shows_at_once_in_feed_and_planner(
@@ -589,12 +588,74 @@ source = "Chỉ thị năm 2025, mục I.7"
     assert [f.designates for f in catalogue.files] == [2024, 2025]
 
 
-def test_export_explains_a_missing_catalogue_header(admin, admin_services):
-    with admin_services.database.session() as session:  # data loaded before migration 0003
-        session.execute(delete(DirectiveRow))
+def test_the_whole_default_catalogue_exports_and_reloads_unchanged(admin, admin_services, cli,
+                                                                   tmp_path):
+    """events/*.toml and a 2025 designation file: directives, standing lists, designations
+    of entries defined elsewhere and renames all come back; reloading changes nothing."""
+    files = sorted((ROOT / "events").glob("*.toml")) + [ROOT / "tests" / "data" / "2025.toml"]
+    assert cli("load", *map(str, files)).exit_code == 0
     response = admin.get("/admin/export")
-    assert response.status_code == 302
-    assert "chạy lệnh calendar-service load" in admin.text("/admin/")
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        assert archive.namelist() == ["2024.toml", "2025.toml", "national.toml",
+                                      "quang-nam.toml"]
+        out = tmp_path / "out"
+        archive.extractall(out)
+    assert "[[rename]]" in (out / "quang-nam.toml").read_text()
+    exported = sorted(out.glob("*.toml"))
+    assert cli("check", *map(str, exported)).exit_code == 0
+    revisions = {c.commemoration.id: c.revision for c in _all(admin_services)}
+    result = cli("load", *map(str, exported), str(ROOT / "events" / "agencies.toml"),
+                 str(ROOT / "events" / "plans.toml"))
+    assert "0 added, 0 updated, 0 restored, 0 cancelled, 49 unchanged" in result.stdout
+    assert {c.commemoration.id: c.revision for c in _all(admin_services)} == revisions
+    with admin_services.database.session() as session:
+        from calendar_service.store.queries import renames
+
+        assert len(renames(session)) == 3
+
+
+def test_export_writes_standing_lists_and_designations_back(admin, admin_services, cli,
+                                                            tmp_path):
+    """A standing list and a directive that only names entries defined elsewhere come back
+    as such: loading the export changes nothing."""
+    standing = tmp_path / "national.toml"
+    standing.write_text("""\
+[catalogue]
+name = "Ngày lễ lớn"
+source = "Hướng dẫn thử"
+
+[[commemoration]]
+id = "quoc-khanh"
+title = "Ngày Quốc khánh"
+origin = 1945-09-02
+category = "national-day"
+description = "Mô tả."
+""", encoding="utf-8")
+    designating = tmp_path / "2025.toml"
+    designating.write_text("""\
+[catalogue]
+designates = 2025
+directive = "Chỉ thị năm 2025"
+theme = "Chủ đề"
+
+[[designation]]
+id = "quoc-khanh"
+ordinal = 80
+
+[[designation]]
+id = "dien-bien-phu"
+""", encoding="utf-8")
+    assert cli("load", str(EVENTS_2024), str(standing), str(designating)).exit_code == 0
+    response = admin.get("/admin/export")
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        assert archive.namelist() == ["2024.toml", "2025.toml", "national.toml"]
+        out = tmp_path / "out"
+        archive.extractall(out)
+    assert "[[designation]]" in (out / "2025.toml").read_text()
+    revisions = {c.commemoration.id: c.revision for c in _all(admin_services)}
+    result = cli("load", *map(str, sorted(out.glob("*.toml"))))
+    assert "0 added, 0 updated, 0 restored, 0 cancelled, 13 unchanged" in result.stdout
+    assert {c.commemoration.id: c.revision for c in _all(admin_services)} == revisions
 
 
 # --- Subscribers and deliveries -------------------------------------------------------
@@ -644,7 +705,7 @@ def test_the_subscriber_list_is_paged_and_searchable(admin, admin_services):
 
 
 @pytest.mark.parametrize("email, message", [
-    ("not-an-address", "địa chỉ e-mail không hợp lệ"),
+    ("not-an-address", "Địa chỉ e-mail phải có ký tự @."),
     ("editor@example.org", "editor@example.org đã đăng ký"),
 ])
 def test_a_bad_or_known_address_is_refused(admin, admin_services, email, message):

@@ -20,6 +20,7 @@ from calendar_service.anniversaries import (
     round_rank,
 )
 from calendar_service.catalogue import Commemoration, load_catalogue
+from calendar_service.catalogue.model import designations_of
 from tests.conftest import EVENTS_2024
 
 
@@ -35,7 +36,7 @@ def make(ident="x", origin=date(1954, 5, 7), year_only=None, observances=(), des
         origin_month=None if year_only else origin.month,
         origin_day=None if year_only else origin.day,
         description="Mô tả.", source="Nguồn",
-        observances=tuple(observances), designated_years=frozenset(designated))
+        observances=tuple(observances), designations=designations_of(designated, year_only or origin.year))
 
 
 def test_2024_gives_the_directives_ordinals(commemorations):

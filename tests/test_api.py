@@ -75,7 +75,8 @@ def test_cors_for_get(client):
 def test_openapi_document(client):
     doc = client.get("/api/openapi.json").get_json()
     assert doc["openapi"] == "3.1.0"
-    assert set(doc["paths"]) == {"/api/events", "/api/events/{id}", "/api/categories"}
+    assert set(doc["paths"]) == {"/api/events", "/api/events/{id}", "/api/categories",
+                                 "/api/suggest"}
 
 
 @pytest.fixture

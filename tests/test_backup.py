@@ -82,9 +82,10 @@ def _round_trip(tmp_path, source: str, target: str, suffix: str) -> None:
     listed = cli(dst, "subscribers", "list", cwd=tmp_path).stdout
     assert "editor@example.org" in listed and "Phòng Văn hóa - Thông tin" in listed
     assert cli(dst, "occurrences", "--from", "2024-05-07", "--to", "2024-05-07",
-               cwd=tmp_path).stdout.count("Điện Biên Phủ") == 1
+               cwd=tmp_path).stdout.count("Chiến thắng Điện Biên Phủ") == 1
     same = "SELECT id, revision, title FROM commemorations ORDER BY id"
-    assert rows(target, same) == rows(source, same) and len(rows(source, same)) == 12
+    # events/*.toml: the 2024 directive's 12, the national (29) and local (8) lists
+    assert rows(target, same) == rows(source, same) and len(rows(source, same)) == 49
 
     # The target now holds data: refused without --force, and nothing changes.
     cli(dst, "subscribers", "add", "second@example.org", cwd=tmp_path)
@@ -123,7 +124,7 @@ def test_sqlite_backup_while_the_database_is_written_is_consistent(tmp_path):
     writer.close()
     copy = sqlite3.connect(tmp_path / "b.db")
     titles = [r[0] for r in copy.execute("SELECT title FROM commemorations")]
-    assert len(titles) == 12 and "half-written" not in titles
+    assert len(titles) == 49 and "half-written" not in titles
     assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     copy.close()
 

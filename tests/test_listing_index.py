@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from calendar_service.anniversaries import occurrences
 from calendar_service.catalogue import Catalogue, Commemoration, load_catalogue
+from calendar_service.catalogue.model import designations_of
 from calendar_service.listing import Listing, ListingIndex
 from calendar_service.store import sync_catalogue
 from calendar_service.store.state import VersionWatch
@@ -32,13 +33,15 @@ def synthetic(rng: random.Random) -> list[Commemoration]:
             out.append(Commemoration(id=f"y{i:03d}", title=f"Ngày sinh đồng chí Y{i}",
                                      category=category, origin_year=origin.year,
                                      origin_month=None, origin_day=None, description="-",
-                                     source="-", designated_years=designated, observances=obs))
+                                     source="-", designations=designations_of(designated, origin.year),
+                                     observances=obs))
             continue
         obs = ((2025, date(2025, 6, 15)),) if i % 29 == 2 else ()  # a moved ceremony
         out.append(Commemoration(id=f"d{i:03d}", title=f"Chiến thắng Điện Biên {i}",
                                  category=category, origin_year=origin.year,
                                  origin_month=origin.month, origin_day=origin.day,
-                                 description="-", source="-", designated_years=designated,
+                                 description="-", source="-",
+                                 designations=designations_of(designated, origin.year),
                                  observances=obs))
     return out
 

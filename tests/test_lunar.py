@@ -20,7 +20,7 @@ from calendar_service.anniversaries import (
     occurrences,
 )
 from calendar_service.catalogue import CatalogueError, LunarDay, load_catalogue, load_text
-from calendar_service.vietnamese import long_date, lunar_label, padded_date, short_date
+from calendar_service.vietnamese import long_date, lunar_label, official_date, short_date
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "lunar.toml"
@@ -468,7 +468,7 @@ def test_the_command_line_shows_the_lunar_day(lunar_loaded):
     from tests.conftest import Cli
 
     result = Cli(lunar_loaded)("occurrences", "--from", "2026-04-20", "--to", "2026-04-30")
-    assert re.search(padded_date(date(2026, 4, 26)) + r"\s+Chủ Nhật\s+Giỗ Tổ Hùng Vương\s+"
+    assert re.search(official_date(date(2026, 4, 26)) + r"\s+Chủ Nhật\s+Giỗ Tổ Hùng Vương\s+"
                      r"10/3 âm lịch", result.output)
 
 
@@ -573,3 +573,57 @@ def test_the_lunar_migration_downgrades_without_losing_an_observance(lunar_loade
     command.upgrade(alembic_config(engine), "head")
     with engine.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM commemorations")).scalar() == 13
+
+
+def test_a_late_lunar_day_is_planned_once_in_its_lunar_year(cli, tmp_path):
+    """23/12 of lunar year 2025 falls on 10/02/2026: `plans generate --year 2025` plans it
+    (due days in 2026), `--year 2026` does not plan it again, and a rerun adds nothing."""
+    import json
+
+    late = tmp_path / "late.toml"
+    late.write_text(late_month_source().replace("id = \"mung-mot-thang-chap\"",
+                                                "id = \"ong-cong-ong-tao\""), encoding="utf-8")
+    events = ROOT / "events"
+    assert cli("load", str(events / "2024.toml"), str(events / "agencies.toml"),
+               str(events / "plans.toml"), str(late)).exit_code == 0
+
+    def tasks(year: int) -> list[dict]:
+        result = cli("tasks", "--year", str(year), "--json")
+        assert result.exit_code == 0, result.output
+        return [t for t in json.loads(result.stdout) if t["commemoration"] == "ong-cong-ong-tao"]
+
+    for year in (2025, 2026, 2025, 2026):
+        result = cli("plans", "generate", "--year", str(year))
+        assert result.exit_code == 0, result.output
+    planned_2025, planned_2026 = tasks(2025), tasks(2026)
+    assert planned_2025 and all(t["due"] is None or t["due"] <= "2026-02-10"
+                                for t in planned_2025)
+    assert len({(t["kind"], t["agency"]) for t in planned_2025}) == len(planned_2025)
+    # The 2026 tasks are lunar year 2026's, on 23/12 of 2026 (early 2027), not a duplicate.
+    assert all(t["due"] is None or t["due"] > "2026-02-10" for t in planned_2026)
+    assert str(lunar.to_solar(2026, 12, 23)) >= max(t["due"] or "" for t in planned_2026)
+
+
+def test_a_task_notice_shows_both_dates(cli):
+    """An agency's task notice names the occurrence's day with its lunar date."""
+    from datetime import datetime as dt
+
+    from calendar_service.delivery.channels import Letter
+    from calendar_service.plans.models import TaskRow
+    from calendar_service.plans.notices import _task_view
+
+    events = ROOT / "events"
+    assert cli("load", str(events / "2024.toml"), str(events / "agencies.toml"),
+               str(events / "plans.toml"), str(FIXTURE)).exit_code == 0
+    assert cli("plans", "generate", "--year", "2026").exit_code == 0
+    with cli.services.database.session() as session:
+        task = session.query(TaskRow).filter_by(commemoration_id="gio-to-hung-vuong",
+                                                year=2026).first()
+        view = _task_view(session, task, "http://host")
+    assert view.occurrence_lunar == "10/3 âm lịch"
+    letter = Letter(template="email/task_notice", subject="s", address="a@example.org",
+                    recipient_name="Sở", message_id="<m@host>", sent_at=dt(2026, 4, 1),
+                    context={"task": view, "agency": "Sở", "heading": "h", "overdue": False})
+    expected = f"Ngày kỷ niệm: Giỗ Tổ Hùng Vương, {long_date(date(2026, 4, 26))} (10/3 âm lịch)"
+    assert expected in letter.render(".txt")
+    assert expected in " ".join(re.sub(r"<[^>]+>", " ", letter.render(".html")).split())

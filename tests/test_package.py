@@ -313,3 +313,44 @@ def test_every_link_follows_serves_port(tmp_path):
     finally:
         server.stop()
     assert "webcal://lich.example.vn/calendar.ics" in body and host not in body
+
+
+# --- rotating the secret key ----------------------------------------------------------------
+
+def test_a_rotated_key_keeps_old_links_and_sessions_while_it_is_a_fallback(loaded, cli):
+    """README "Rotating the secret key": with the old key in CALENDAR_SECRET_KEY_FALLBACKS,
+    an unsubscribe link and a session cookie signed before the rotation still work (real
+    requests through the app); without it, the link is refused and the cookie ignored."""
+    from dataclasses import replace
+
+    from itsdangerous import BadSignature
+
+    from calendar_service.app import create_app
+    from calendar_service.app_context import Services
+    from calendar_service.reminders.subscribers import find
+    from calendar_service.reminders.tokens import make_token
+
+    cli("subscribers", "add", "editor@example.org")
+    with loaded.database.session() as session:
+        ident = find(session, "editor@example.org").id
+
+    def app_with(secret: str, fallbacks: tuple[str, ...] = ()):
+        settings = replace(loaded.settings, secret=secret, secret_fallbacks=fallbacks)
+        app = create_app(Services(settings, clock=loaded.clock, _database=loaded.database))
+        app.testing = True
+        return app
+
+    before = app_with("old-test-key")
+    link = "/unsubscribe/" + make_token(before.config["SECRET_KEY"], "unsubscribe", ident,
+                                        "editor@example.org")
+    cookie = before.session_interface.get_signing_serializer(before).dumps({"seen": 1})
+    assert before.test_client().get(link).status_code == 200
+
+    rotated = app_with("new-test-key", ("old-test-key",))
+    assert rotated.test_client().get(link).status_code == 200
+    assert rotated.session_interface.get_signing_serializer(rotated).loads(cookie) == {"seen": 1}
+
+    dropped = app_with("new-test-key")
+    assert dropped.test_client().get(link).status_code == 404
+    with pytest.raises(BadSignature):
+        dropped.session_interface.get_signing_serializer(dropped).loads(cookie)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from ..reminders.forms import SignupForm
-from ..web.forms import AsciiDateField, AsciiIntegerField, capped
+from ..web.forms import AsciiDateField, AsciiIntegerField, Form, capped
 from .accounts import MAX_PASSWORD_LENGTH
 from .editing import MAX_LEAD_DAYS_TEXT, EditError, clean_text, parse_lead_days
 
@@ -16,7 +15,7 @@ MAX_URL = 2000
 LEAD_DAYS_TOO_LONG = f"Số ngày nhắc trước: tối đa {MAX_LEAD_DAYS_TEXT} ký tự."
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("Tên đăng nhập", validators=[
         capped(80), DataRequired("Vui lòng nhập tên đăng nhập.")])
     password = PasswordField("Mật khẩu", validators=[
@@ -34,7 +33,7 @@ def _checked(check):
     return validate
 
 
-class EditForm(FlaskForm):
+class EditForm(Form):
     # The revision the form was shown at: a save over someone else's change is refused.
     revision = AsciiIntegerField(validators=[InputRequired()], low=0)
     title = StringField("Tên ngày kỷ niệm", validators=[
@@ -54,7 +53,7 @@ class EditForm(FlaskForm):
                             validators=[capped(MAX_LEAD_DAYS_TEXT, LEAD_DAYS_TOO_LONG), _checked(parse_lead_days)])
 
 
-class ObservanceForm(FlaskForm):
+class ObservanceForm(Form):
     observed_on = AsciiDateField("Ngày tổ chức", validators=[
         InputRequired("Vui lòng chọn ngày (dạng YYYY-MM-DD).")])
 

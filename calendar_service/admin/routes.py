@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
 from ..delivery.models import FAILED, PENDING, SENDING, SENT, SKIPPED
+from ..feeds.publish import Publisher
 from ..params import Choice, Integer, Params, Text
 from ..plans.generate import follow_catalogue
 from ..reminders import subscribers as subs
@@ -35,6 +36,7 @@ from ..store import audit
 from ..store.audit import AuditEntry
 from ..store.models import CommemorationRow
 from ..store.paging import Page
+from ..vietnamese import official_datetime
 from ..web.context import no_commemoration, query_args, services
 from ..web.limits import Rate, failed, form_value, limited
 from . import editing, export, queries
@@ -95,10 +97,10 @@ def _admin_globals():
 
 @bp.app_template_filter("admin_time")
 def _admin_time(moment: datetime | None) -> str:
-    """A stored UTC moment as local time, dd/mm/yyyy HH:MM."""
+    """A stored UTC moment as local time: 22/12/2024 08:00."""
     if moment is None:
         return "—"
-    return moment.astimezone(services().settings.tz).strftime("%d/%m/%Y %H:%M")
+    return official_datetime(moment.astimezone(services().settings.tz))
 
 
 @bp.app_template_filter("audit_field")
@@ -173,6 +175,8 @@ def _render_event(ident: str, form: EditForm | None = None, status: int = 200):
 def _after_change(ident: str, changes: audit.Changes, done: str):
     if changes:
         services().watch.invalidate()  # this process's caches see it at once
+        # The static feed files too, in the background (nothing when none are published).
+        services().shared(Publisher).soon()
         flash(done)
     else:
         flash("Không có thay đổi nào.")

@@ -4,10 +4,13 @@ gives must match what is written here."""
 from __future__ import annotations
 
 from ..catalogue import CATEGORIES
+from ..catalogue.model import SCOPES
 
 DATE = {"type": "string", "format": "date"}
 NULLABLE_STR = {"type": ["string", "null"]}
 CATEGORY = {"type": "string", "enum": sorted(CATEGORIES)}
+SCOPE = {"type": "string", "enum": list(SCOPES),
+         "description": "national: the nation's observance; local: the province's own"}
 _ONE = "(" + "|".join(sorted(CATEGORIES)) + ")"
 CATEGORY_LIST = f"^{_ONE}(,{_ONE})*$"
 # calendar_service/params.py: 1/0, true/false, yes/no, on/off, in any case.
@@ -19,12 +22,26 @@ ORIGIN = {"type": ["string", "null"], "description": "YYYY-MM-DD; YYYY when only
           "known; a lunar origin YYYY-L03-10 (L04L10: leap month 4), L03-10 without a year; "
           "null for a yearly observance with neither"}
 
+DESIGNATION = {
+    "type": "object",
+    "required": ["directive", "year", "ordinal", "label", "title"],
+    "additionalProperties": False,
+    "properties": {
+        "directive": {"type": "string", "description": "the directive's id, e.g. chi-thi-2024"},
+        "year": {"type": "integer"},
+        "ordinal": {"type": ["integer", "null"], "minimum": 1,
+                    "description": "null for a yearly observance with no historical year"},
+        "label": {"type": "string", "description": "its short name, e.g. Chỉ thị năm 2024"},
+        "title": {"type": "string", "description": "the directive as issued, in full"},
+    },
+}
+
 OCCURRENCE = {
     "type": "object",
     "required": ["id", "year", "date", "weekday", "ordinal", "title", "commemoration",
-                 "category", "origin", "precision", "designated", "round", "round_rank",
-                 "observed", "to_be_decided", "leap_day_shifted", "lunar", "lunar_shifted",
-                 "url"],
+                 "category", "scope", "origin", "precision", "designated", "designated_by",
+                 "round", "round_rank", "observed", "to_be_decided", "leap_day_shifted", "lunar",
+                 "lunar_shifted", "url"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string"},
@@ -37,6 +54,7 @@ OCCURRENCE = {
         "title": {"type": "string", "description": "e.g. Kỷ niệm 70 năm Chiến thắng Điện Biên Phủ"},
         "commemoration": {"type": "string"},
         "category": CATEGORY,
+        "scope": SCOPE,
         "origin": ORIGIN,
         "precision": {"type": "string", "enum": ["day", "year"]},
         "lunar": {"oneOf": [{"type": "null"}, {
@@ -51,6 +69,8 @@ OCCURRENCE = {
         "lunar_shifted": {"type": "boolean", "description": "the origin's lunar day does not "
                           "exist this year (day 30, a leap month): observed on the nearest"},
         "designated": {"type": "boolean"},
+        "designated_by": {"type": "array", "items": DESIGNATION,
+                          "description": "the directives that name this occurrence"},
         "round": {"type": "boolean"},
         "round_rank": {"type": "integer", "enum": [0, 1, 2]},
         "observed": {"type": "boolean"},
@@ -62,8 +82,8 @@ OCCURRENCE = {
 
 COMMEMORATION = {
     "type": "object",
-    "required": ["id", "title", "category", "origin", "origin_year", "lunar", "precision",
-                 "description", "location",
+    "required": ["id", "title", "category", "scope", "origin", "origin_year", "lunar",
+                 "precision", "description", "location", "location_today", "designations",
                  "source", "note", "aliases", "status", "revision", "updated_at", "next",
                  "url", "ics"],
     "additionalProperties": False,
@@ -71,6 +91,7 @@ COMMEMORATION = {
         "id": {"type": "string"},
         "title": {"type": "string"},
         "category": CATEGORY,
+        "scope": SCOPE,
         "origin": ORIGIN,
         "origin_year": {"type": ["integer", "null"]},
         "lunar": {"oneOf": [{"type": "null"}, {
@@ -82,6 +103,11 @@ COMMEMORATION = {
         "precision": {"type": "string", "enum": ["day", "year"]},
         "description": {"type": "string"},
         "location": NULLABLE_STR,
+        "location_today": {"type": ["string", "null"],
+                           "description": "the place's name today when it has been renamed or "
+                                          "merged since (e.g. nay thuộc thành phố Đà Nẵng)"},
+        "designations": {"type": "array", "items": DESIGNATION,
+                         "description": "every directive that names one of its occurrences"},
         "source": {"type": "string"},
         "note": NULLABLE_STR,
         "aliases": {"type": "array", "items": {"type": "string"}},
@@ -104,6 +130,28 @@ CATEGORY_OBJECT = {
         "description": {"type": "string"},
         "lead_days": {"type": "array", "items": {"type": "integer"}},
         "lead_days_round": {"type": "array", "items": {"type": "integer"}},
+    },
+}
+
+SUGGESTIONS = {
+    "type": "object",
+    "required": ["year", "heading", "paragraph", "items"],
+    "additionalProperties": False,
+    "properties": {
+        "year": {"type": "integer"},
+        "heading": {"type": "string"},
+        "paragraph": {"type": "string",
+                      "description": "The items in one run, as section I.7 writes them"},
+        "items": {"type": "array", "items": {
+            "type": "object",
+            "required": ["rank", "text", "scope", "occurrence"],
+            "additionalProperties": False,
+            "properties": {
+                "rank": {"type": "integer", "minimum": 1},
+                "text": {"type": "string"},
+                "scope": {"type": "string", "enum": ["national", "local"]},
+                "occurrence": {"$ref": "#/components/schemas/Occurrence"},
+            }}},
     },
 }
 
@@ -199,6 +247,23 @@ def document(base_url: str) -> dict:
                                 "$ref": "#/components/schemas/Commemoration"}}}},
                     "400": _problem("A control character (such as NUL) in the id"),
                     "404": _problem("No such commemoration"),
+                },
+            }},
+            "/api/suggest": {"get": {
+                "operationId": "suggestForDirective",
+                "summary": "The round anniversaries of a year, for drafting its directive",
+                "description": "Every occurrence of the year whose ordinal is divisible by 5, "
+                               "ranked (ordinals ending in 0 first, then national before "
+                               "local, then by date) and phrased as the directive writes them: "
+                               "\"Kỷ niệm 75 năm ngày Chiến thắng Điện Biên Phủ (07/5/1954 - "
+                               "07/5/2029)\". The same list as `calendar-service suggest`.",
+                "parameters": [_param("year", {"type": "integer", "minimum": 1900,
+                                               "maximum": 2200},
+                                      "The directive's year (default: next year).")],
+                "responses": {
+                    "200": {"description": "The suggestions, best first",
+                            "content": {"application/json": {"schema": SUGGESTIONS}}},
+                    "400": _problem("A malformed parameter"),
                 },
             }},
             "/api/categories": {"get": {

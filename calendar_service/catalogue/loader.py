@@ -17,7 +17,7 @@ try:  # the compiled tomli parses ~3x faster; tomllib is the same parser in pure
 except ImportError:  # pragma: no cover - tomli is a dependency, this is a safety net
     import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,16 @@ from .lines import LineMap
 from .model import (
     CONTROL_IN_LINE,
     CONTROL_IN_PROSE,
+    DEFAULT_SCOPE,
     MAX_LEAD_DAYS,
+    SCOPES,
     Catalogue,
     CatalogueFile,
     Commemoration,
+    Designation,
     LunarDay,
+    Rename,
+    default_directive_id,
 )
 from .model import ordinal as ordinal_of
 from .plans import (
@@ -51,7 +56,14 @@ ENTRY_TABLE = "commemoration"
 AGENCY_TABLE = "agency"
 TEMPLATE_TABLE = "template"
 ACTIVITY_TABLE = "template.activity"
-TOP_LEVEL = (CATALOGUE_TABLE, ENTRY_TABLE, AGENCY_TABLE, TEMPLATE_TABLE)
+DESIGNATION_TABLE = "designation"
+RENAME_TABLE = "rename"
+TOP_LEVEL = (CATALOGUE_TABLE, ENTRY_TABLE, DESIGNATION_TABLE, RENAME_TABLE, AGENCY_TABLE,
+             TEMPLATE_TABLE)
+DESIGNATION_KEYS = {"id", "ordinal"}
+RENAME_REQUIRED = ("old", "new", "since", "source")
+RENAME_KEYS = {*RENAME_REQUIRED, "kind"}
+RENAME_KINDS = ("renamed", "merged")
 AGENCY_REQUIRED = ("id", "name", "short_names", "role", "source")
 AGENCY_KEYS = {*AGENCY_REQUIRED, "emails", "webhook"}
 TEMPLATE_REQUIRED = ("id", "name", "activity")
@@ -59,10 +71,12 @@ TEMPLATE_KEYS = {*TEMPLATE_REQUIRED, "categories", "round", "designated", "comme
                  "notice_days", "source"}
 ACTIVITY_REQUIRED = ("kind", "title", "agency", "due")
 ACTIVITY_KEYS = {*ACTIVITY_REQUIRED, "with", "from", "to"}
-CATALOGUE_KEYS = {"designates", "directive", "theme", "source"}
+CATALOGUE_KEYS = {"designates", "directive", "theme", "source", "scope", "id", "name"}
+# Keys only a directive's file (one that designates a year) may hold.
+DIRECTIVE_KEYS = ("directive", "theme", "id")
 REQUIRED_KEYS = ("id", "title", "category", "description")  # and `origin` or `lunar`
 OPTIONAL_KEYS = ("origin", "lunar", "origin_year", "source", "location", "note", "aliases",
-                 "lead_days", "ordinal", "observed_on", "observances")
+                 "lead_days", "ordinal", "observed_on", "observances", "scope")
 LUNAR_KEYS = ("month", "day", "leap")
 ENTRY_KEYS = set(REQUIRED_KEYS) | set(OPTIONAL_KEYS)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -119,6 +133,11 @@ class _Collected:
         default_factory=lambda: {ENTRY_TABLE: {}, AGENCY_TABLE: {}, TEMPLATE_TABLE: {}})
     # (reader, line, key, kind of table it names, the id) checked once every file is read
     references: list[tuple[_FileReader, int, str, str, str]] = field(default_factory=list)
+    renames: list[Rename] = field(default_factory=list)
+    # Designations to attach once every entry is read: a directive's file may name entries
+    # defined in any file of the load.
+    designations: list[_Designating] = field(default_factory=list)
+    directive_ids: dict[str, CatalogueFile] = field(default_factory=dict)
 
     def check_references(self) -> None:
         for reader, line, key, table, ident in self.references:
@@ -129,12 +148,69 @@ class _Collected:
                     f"; known: {', '.join(known)}" if known and len(known) <= 12 else "")
                 reader.problem(line, key, f"unknown {what} {ident!r}{hint}")
 
+    def designate(self) -> list[Commemoration]:
+        """The entries with their designations; a designation's ordinal is checked against
+        its entry's origin (the entry may live in another file)."""
+        by_id = {c.id: c for c in self.entries}
+        found: dict[str, list[Designation]] = {}
+        seen: dict[tuple[str, str], _Designating] = {}
+        for d in self.designations:
+            d = replace(d, directive=self.directive_ids[d.directive.id or ""])
+            c = by_id.get(d.commemoration)
+            if c is None:
+                continue  # an unknown id, or an entry with problems: reported already
+            key = (d.directive.id or "", c.id)
+            if key in seen:
+                first = seen[key]
+                d.reader.problem(d.line, "id", f"{c.id!r} is already designated by this "
+                                 f"directive (at {first.reader.path}:{first.line})")
+                continue
+            seen[key] = d
+            year = d.directive.designates
+            assert year is not None
+            if c.origin_year is None:  # a yearly observance (Tết): designated, no ordinal
+                if d.ordinal is not None:
+                    d.reader.problem(d.ordinal_line, "ordinal", f"{c.id!r} has no historical "
+                                     "year, so its occurrences have no ordinal")
+                    continue
+                found.setdefault(c.id, []).append(Designation(
+                    year=year, directive=d.directive.id or "", ordinal=None,
+                    label=d.directive.label, title=d.directive.directive or d.directive.label))
+                continue
+            computed = ordinal_of(c.origin_year, year)
+            if computed < 1:
+                d.reader.problem(d.line, "id", f"{c.id!r} has its origin in {c.origin_year}, "
+                                 f"not before the designated year {year}")
+                continue
+            if d.ordinal is not None and d.ordinal != computed:
+                d.reader.problem(d.ordinal_line, "ordinal", f"{d.ordinal} disagrees with the "
+                                 f"computed ordinal {computed} ({year} − {c.origin_year})")
+                continue
+            found.setdefault(c.id, []).append(Designation(
+                year=year, directive=d.directive.id or "", ordinal=computed,
+                label=d.directive.label, title=d.directive.directive or d.directive.label))
+        return [replace(c, designations=tuple(sorted(found[c.id], key=lambda x: (
+                    x.year, x.directive)))) if c.id in found else c
+                for c in self.entries]
+
     def catalogue(self) -> Catalogue:
         self.check_references()
+        entries = self.designate()
         if self.problems:
             raise CatalogueError(self.problems)
-        return Catalogue(tuple(self.files), tuple(sorted(self.entries, key=lambda c: c.id)),
-                         agencies=tuple(self.agencies), templates=tuple(self.templates))
+        return Catalogue(tuple(self.files), tuple(sorted(entries, key=lambda c: c.id)),
+                         agencies=tuple(self.agencies), templates=tuple(self.templates),
+                         renames=tuple(self.renames))
+
+
+@dataclass(frozen=True, slots=True)
+class _Designating:
+    reader: _FileReader
+    line: int
+    ordinal_line: int
+    directive: CatalogueFile
+    commemoration: str
+    ordinal: int | None
 
 
 def load_catalogue(paths: Iterable[str | Path]) -> Catalogue:
@@ -179,6 +255,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _scope_message(value: Any) -> str:
+    shown = repr(value) if isinstance(value, str) else _type_name(value)
+    return ("expected one of " + ", ".join(f'"{s}"' for s in SCOPES)
+            + f" (the nation's observance, or the province's own), got {shown}")
+
+
 def _suggest(key: str, allowed: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, sorted(allowed), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -220,25 +302,43 @@ class _FileReader:
                     else self.lines.line(key, None, None),
                     key,
                     f"unknown top-level key{_suggest(key, TOP_LEVEL)}; expected a "
-                    f"[{CATALOGUE_TABLE}] table with [[{ENTRY_TABLE}]] entries, "
-                    f"[[{AGENCY_TABLE}]] or [[{TEMPLATE_TABLE}]] tables",
+                    f"[{CATALOGUE_TABLE}] table with [[{ENTRY_TABLE}]] entries or "
+                    f"[[{DESIGNATION_TABLE}]] tables, [[{RENAME_TABLE}]], [[{AGENCY_TABLE}]] or "
+                    f"[[{TEMPLATE_TABLE}]] tables",
                 )
-        planning = AGENCY_TABLE in data or TEMPLATE_TABLE in data
+        planning = AGENCY_TABLE in data or TEMPLATE_TABLE in data or RENAME_TABLE in data
         if AGENCY_TABLE in data:
             self._read_tables(data[AGENCY_TABLE], AGENCY_TABLE, self._read_agency,
                               self.collected.agencies)
         if TEMPLATE_TABLE in data:
             self._read_tables(data[TEMPLATE_TABLE], TEMPLATE_TABLE, self._read_template,
                               self.collected.templates)
-        if planning and CATALOGUE_TABLE not in data and ENTRY_TABLE not in data:
-            return  # a file of agencies or plan templates only
+        if RENAME_TABLE in data:
+            self._read_tables(data[RENAME_TABLE], RENAME_TABLE, self._read_rename,
+                              self.collected.renames)
+        if planning and CATALOGUE_TABLE not in data and ENTRY_TABLE not in data \
+                and DESIGNATION_TABLE not in data:
+            return  # a file of agencies, plan templates or renames only
         header = self._read_header(data.get(CATALOGUE_TABLE))
         raw_entries = data.get(ENTRY_TABLE)
-        if raw_entries is None:
-            self.problem(1, None, f"no [[{ENTRY_TABLE}]] entries in this file")
+        raw_designations = data.get(DESIGNATION_TABLE)
+        if raw_entries is None and raw_designations is None:
+            self.problem(1, None, f"no [[{ENTRY_TABLE}]] entries (nor [[{DESIGNATION_TABLE}]] "
+                                  "of entries defined elsewhere) in this file")
             return
-        self._read_tables(raw_entries, ENTRY_TABLE,
-                          lambda index, raw: self._read_entry(index, raw, header), self.entries)
+        if raw_entries is not None:
+            self._read_tables(raw_entries, ENTRY_TABLE,
+                              lambda index, raw: self._read_entry(index, raw, header),
+                              self.entries)
+        if raw_designations is not None:
+            if header is not None and header.designates is None:
+                self.problem(self.lines.line(DESIGNATION_TABLE, 0), DESIGNATION_TABLE,
+                             "only a directive's file designates: give the year in "
+                             f"[{CATALOGUE_TABLE}] (designates = 2025, directive, theme)")
+                return
+            self._read_tables(raw_designations, DESIGNATION_TABLE,
+                              lambda index, raw: self._read_designation(index, raw, header),
+                              [])
 
     def _read_tables(self, raw: Any, table: str, read, into: list) -> None:
         if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
@@ -309,7 +409,8 @@ class _FileReader:
     def _read_header(self, table: Any) -> CatalogueFile | None:
         if table is None:
             self.problem(1, CATALOGUE_TABLE,
-                         f"missing [{CATALOGUE_TABLE}] table (designates, directive, theme)")
+                         f"missing [{CATALOGUE_TABLE}] table (a directive's: designates, "
+                         "directive, theme; a standing list's: name)")
             return None
         if not isinstance(table, dict):
             self.problem(self.lines.line("", None, CATALOGUE_TABLE), CATALOGUE_TABLE,
@@ -322,15 +423,21 @@ class _FileReader:
                 self.problem(at(key), key, f"unknown key{_suggest(key, CATALOGUE_KEYS)}")
                 ok = False
         designates = table.get("designates")
-        if designates is None:
-            self.problem(at(), "designates", "required: the year this directive designates")
-            ok = False
-        elif not _is_int(designates) or not 1900 <= designates <= 2200:
+        standing = designates is None  # a standing list: it designates nothing
+        if not standing and (not _is_int(designates) or not 1900 <= designates <= 2200):
             self.problem(at("designates"), "designates",
                          f"expected a year such as 2024, got {designates!r}")
             ok = False
+        if standing:
+            for key in DIRECTIVE_KEYS:
+                if key in table:
+                    self.problem(at(key), key, "only a directive's file has this key: give "
+                                 "the year it designates (designates = 2025), or leave it out "
+                                 "in a standing list")
+                    ok = False
         texts: dict[str, str | None] = {}
-        for key, required in (("directive", True), ("theme", True), ("source", False)):
+        for key, required in (("directive", not standing), ("theme", not standing),
+                              ("source", False), ("name", standing)):
             value = table.get(key)
             if value is None:
                 if required:
@@ -345,10 +452,34 @@ class _FileReader:
                 ok = False
             else:
                 texts[key] = nfc(value.strip())
+        scope = table.get("scope", DEFAULT_SCOPE)
+        if scope not in SCOPES:
+            self.problem(at("scope"), "scope", _scope_message(scope))
+            ok = False
+        ident = None
+        if not standing and ok:
+            ident = table.get("id", default_directive_id(designates))
+            if not isinstance(ident, str) or not SLUG.match(ident) or len(ident) > 80:
+                self.problem(at("id"), "id", "expected a slug of lower-case letters, digits "
+                             f"and hyphens (e.g. 'chi-thi-2025'), got {ident!r}")
+                ok = False
+            elif (ident in self.collected.directive_ids
+                  and (first := self.collected.directive_ids[ident]).directive
+                  != texts["directive"]):
+                # One directive may span several files (the same header); two directives
+                # of one year need ids of their own.
+                self.problem(at("id" if "id" in table else "designates"), "id",
+                             f"directive {ident!r} is already given by {first.path} with "
+                             "other wording: two directives of one year need an id each "
+                             "([catalogue] id = …)")
+                ok = False
         if not ok:
             return None
-        header = CatalogueFile(self.path, designates, texts["directive"] or "",
-                               texts["theme"] or "", texts["source"])
+        header = CatalogueFile(self.path, designates, texts["directive"], texts["theme"],
+                               texts["source"], scope, ident, texts["name"])
+        if ident is not None:
+            # The first file of a directive gives its header (one directive, several files).
+            self.collected.directive_ids.setdefault(ident, header)
         self.files.append(header)
         return header
 
@@ -395,6 +526,10 @@ class _FileReader:
         note = text("note", prose=True)
         source = text("source") or (header.source if header else None)
 
+        scope = raw.get("scope", header.scope if header else DEFAULT_SCOPE)
+        if scope not in SCOPES:
+            fail("scope", _scope_message(scope))
+
         category = raw.get("category")
         if category is not None and category not in CATEGORIES:
             fail("category", f"unknown category {category!r}; expected one of "
@@ -425,7 +560,10 @@ class _FileReader:
             origin_year = None
 
         ordinal = raw.get("ordinal")
-        if ordinal is not None and "lunar" in raw and "origin_year" not in raw:
+        if ordinal is not None and header is not None and designates is None:
+            fail("ordinal", "a standing list designates no year, so an entry has no "
+                            "ordinal of its own (the engine counts it every year)")
+        elif ordinal is not None and "lunar" in raw and "origin_year" not in raw:
             fail("ordinal", "an observance without origin_year has no ordinal (it recurs "
                             "every year without one)")
         elif ordinal is not None:
@@ -446,6 +584,9 @@ class _FileReader:
             if isinstance(observed_on, dt.datetime) or not isinstance(observed_on, dt.date):
                 fail("observed_on", f"expected a date such as 2024-07-27 (no quotes), "
                                     f"got {_type_name(observed_on)}")
+            elif header is not None and designates is None:
+                fail("observed_on", "a standing list designates no year: give the days as "
+                                    "observances = [2025-07-27, …]")
             elif designates is not None and observed_on.year != designates:
                 fail("observed_on", f"{observed_on.isoformat()} is outside the designated "
                                     f"year {designates}")
@@ -458,6 +599,9 @@ class _FileReader:
             return None
         assert ident and title and category and description and source
         assert origin_year is not None or lunar is not None
+        if header.designates is not None:  # a directive's file designates its own entries
+            self.collected.designations.append(_Designating(
+                self, at("id"), at("ordinal"), header, ident, None))
         return Commemoration(
             id=ident,
             title=title,
@@ -471,11 +615,68 @@ class _FileReader:
             note=note,
             aliases=aliases,
             lead_days=lead_days,
-            designated_years=frozenset({header.designates}),
             observances=tuple(sorted(observances)),
             lunar=lunar,
             source_file=self.path,
+            scope=scope,
         )
+
+    def _read_designation(self, index: int, raw: dict[str, Any],
+                          header: CatalogueFile | None) -> None:
+        """`[[designation]] id = "…" ordinal = 80`: this directive names an entry defined
+        in any file of the load (checked once all are read)."""
+        at = lambda key=None: self.lines.line(DESIGNATION_TABLE, index, key)  # noqa: E731
+        start = len(self.problems)
+
+        def fail(key: str, message: str) -> None:
+            self.problem(at(key), key, message)
+
+        self._check_keys(raw, DESIGNATION_KEYS, ("id",), fail, at)
+        ident = raw.get("id")
+        if ident is not None and (not isinstance(ident, str) or not SLUG.match(ident)):
+            fail("id", f"expected the id of a commemoration (e.g. 'dien-bien-phu'), "
+                       f"got {ident!r}")
+        ordinal = raw.get("ordinal")
+        if ordinal is not None and (not _is_int(ordinal) or ordinal < 1):
+            fail("ordinal", f"expected a positive integer, got {ordinal!r}")
+        if len(self.problems) > start or header is None:
+            return None
+        self._refer(at("id"), "id", ENTRY_TABLE, ident)
+        self.collected.designations.append(_Designating(
+            self, at("id"), at("ordinal"), header, ident, ordinal))
+        return None
+
+    def _read_rename(self, index: int, raw: dict[str, Any]) -> Rename | None:
+        at = lambda key=None: self.lines.line(RENAME_TABLE, index, key)  # noqa: E731
+        start = len(self.problems)
+
+        def fail(key: str, message: str) -> None:
+            self.problem(at(key), key, message)
+
+        self._check_keys(raw, RENAME_KEYS, RENAME_REQUIRED, fail, at)
+        old = self._text(raw, "old", fail, limit=300)
+        new = self._text(raw, "new", fail, limit=300)
+        source = self._text(raw, "source", fail, limit=2000)
+        if old is not None and old == new:
+            fail("new", "is the same as old")
+        since = raw.get("since")
+        if since is not None and (isinstance(since, dt.datetime)
+                                  or not isinstance(since, dt.date)):
+            fail("since", f"expected a date such as 2025-07-01 (no quotes), "
+                          f"got {_type_name(since)}")
+        kind = raw.get("kind", "renamed")
+        if kind not in RENAME_KINDS:
+            shown = repr(kind) if isinstance(kind, str) else _type_name(kind)
+            fail("kind", '"renamed" (now called new) or "merged" (now part of new), '
+                         f"got {shown}")
+        for other in self.collected.renames:
+            if old is not None and other.old == old and other.since == since:
+                fail("old", f"{old!r} is already renamed on that day (in {other.source_file})")
+        if len(self.problems) > start:
+            return None
+        assert old and new and source and isinstance(since, dt.date)
+        return Rename(old=old, new=new, since=since, source=source, kind=kind,
+                      source_file=self.path)
 
     @staticmethod
     def _read_lunar(value: Any, fail) -> LunarDay | None:

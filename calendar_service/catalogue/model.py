@@ -31,6 +31,13 @@ def ordinal(origin_year: int, year: int) -> int:
     return year - origin_year
 
 
+# Whose observance it is: the nation's, or the province's (and its cities') own. Rankings put
+# national before local (the directive's own order); the key is per entry, defaulting to the
+# file's `[catalogue] scope`.
+SCOPES = ("national", "local")
+DEFAULT_SCOPE = "national"
+
+
 @dataclass(frozen=True, slots=True)
 class LunarDay:
     """A lunar origin: the day and month of the Vietnamese lunar calendar it recurs on
@@ -56,6 +63,43 @@ class Precision(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Designation:
+    """A directive names the commemoration's occurrence in its year: (directive, year,
+    commemoration, ordinal). Several directives may name the same commemoration, in their
+    own years or in the same one."""
+
+    year: int
+    directive: str  # the directive's id (`[catalogue] id`, default "chi-thi-<year>")
+    ordinal: int | None  # None: an observance with no historical year (Tết)
+    # How to name it (the directive's row): not part of what the designation is.
+    label: str = field(compare=False)  # what a badge says: "Chỉ thị năm 2024"
+    title: str = field(compare=False)  # the directive as issued, in full
+
+    @property
+    def text(self) -> str:
+        """The short name and the directive in full, for mail, feed descriptions and
+        tooltips."""
+        return self.label if self.label == self.title else f"{self.label}: {self.title}"
+
+
+def default_directive_id(year: int) -> str:
+    return f"chi-thi-{year}"
+
+
+def default_directive_label(year: int) -> str:
+    return f"Chỉ thị năm {year}"
+
+
+def designations_of(years, origin_year: int | None) -> tuple[Designation, ...]:
+    """Each of `years` designated by that year's default directive ("chi-thi-<year>"):
+    for values built in code (tests, benchmarks)."""
+    return tuple(Designation(year=y, directive=default_directive_id(y),
+                             ordinal=None if origin_year is None else ordinal(origin_year, y),
+                             label=default_directive_label(y),
+                             title=default_directive_label(y)) for y in sorted(years))
+
+
+@dataclass(frozen=True, slots=True)
 class Commemoration:
     id: str
     title: str
@@ -69,11 +113,20 @@ class Commemoration:
     note: str | None = None
     aliases: tuple[str, ...] = ()
     lead_days: tuple[int, ...] | None = None  # None: the category's (anniversaries.lead_days)
-    designated_years: frozenset[int] = frozenset()
+    # Which directives name which years' occurrences, by year then directive.
+    designations: tuple[Designation, ...] = ()
     # (year, day) pairs: the day an editor chose for that year's ceremony.
     observances: tuple[tuple[int, date], ...] = ()
     lunar: LunarDay | None = None  # a lunar origin (origin_month and origin_day are None)
     source_file: str | None = field(default=None, compare=False)
+    scope: str = DEFAULT_SCOPE  # one of SCOPES
+
+    @property
+    def designated_years(self) -> frozenset[int]:
+        return frozenset(d.year for d in self.designations)
+
+    def designated_by(self, year: int) -> tuple[Designation, ...]:
+        return tuple(d for d in self.designations if d.year == year)
 
     @property
     def precision(self) -> Precision:
@@ -128,11 +181,37 @@ class Commemoration:
 
 @dataclass(frozen=True, slots=True)
 class CatalogueFile:
+    """A file's [catalogue] header. A directive's file designates a year (`designates`,
+    `directive`, `theme`); a standing list (national.toml) designates nothing."""
+
     path: str
-    designates: int
-    directive: str
-    theme: str
+    designates: int | None
+    directive: str | None
+    theme: str | None
     source: str | None
+    scope: str = DEFAULT_SCOPE  # the default of its entries' `scope`
+    id: str | None = None  # the directive's id; None for a standing list
+    name: str | None = None  # a short name: the badge of a directive, a standing list's title
+
+    @property
+    def label(self) -> str:
+        if self.designates is None:
+            return self.name or self.path
+        return self.name or default_directive_label(self.designates)
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """A place or agency renamed, or merged into another, since a date (Quảng Nam into Đà
+    Nẵng city on 1/7/2025). Text written before stays as issued; pages show today's name
+    beside it (`catalogue.renames`)."""
+
+    old: str
+    new: str
+    since: date
+    source: str
+    kind: str = "renamed"  # "renamed": now called `new`; "merged": now part of `new`
+    source_file: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +222,13 @@ class Catalogue:
     # (then `load` leaves the stored agencies and templates as they are).
     agencies: tuple[Agency, ...] = ()
     templates: tuple[PlanTemplate, ...] = ()
+    renames: tuple[Rename, ...] = ()
+
+    @property
+    def directives(self) -> tuple[CatalogueFile, ...]:
+        """One per directive id: the first file's header (a directive may span files)."""
+        found: dict[str, CatalogueFile] = {}
+        for f in self.files:
+            if f.designates is not None and f.id is not None:
+                found.setdefault(f.id, f)
+        return tuple(found.values())

@@ -1,47 +1,58 @@
-"""HTTP semantics of a feed response: validators, conditional requests, compression."""
+"""HTTP semantics of a feed response: werkzeug's validators and conditional responses
+(If-None-Match, weakly compared and deciding alone when present, else If-Modified-Since;
+HEAD), and gzip when accepted."""
 
 from __future__ import annotations
 
-from flask import Request, Response
-from werkzeug.http import http_date, parse_date, parse_etags
+from flask import Request, Response, send_file
 
-from .service import RenderedFeed
+from .service import PublishedFeed, RenderedFeed
 
-CACHE_CONTROL = "public, max-age=900"
+MAX_AGE = 900
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+RETRY_AFTER = 5  # seconds: a first build under way (service.FeedNotReady)
 
 
 def _accepts_gzip(request: Request) -> bool:
     return request.accept_encodings["gzip"] > 0 or request.accept_encodings["*"] > 0
 
 
-def not_modified(request: Request, feed: RenderedFeed) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match, when present, decides alone; else If-Modified-Since."""
-    if "If-None-Match" in request.headers:
-        tags = parse_etags(request.headers["If-None-Match"])
-        # Weak comparison, as the RFC asks for If-None-Match; either encoding's tag matches.
-        return tags.star_tag or tags.contains_weak(feed.etag) \
-            or tags.contains_weak(f"{feed.etag}-gzip")
-    since = parse_date(request.headers.get("If-Modified-Since"))
-    if since is None:
-        return False
-    return feed.last_modified.replace(microsecond=0) <= since
-
-
-def feed_response(request: Request, feed: RenderedFeed) -> Response:
+def feed_response(request: Request, feed: RenderedFeed, *, attachment: bool = False
+                  ) -> Response:
     gzipped = _accepts_gzip(request)
-    etag = f"{feed.etag}-gzip" if gzipped else feed.etag
-    headers = {
-        "ETag": f'"{etag}"',
-        "Last-Modified": http_date(feed.last_modified),
-        "Cache-Control": CACHE_CONTROL,
-        "Vary": "Accept-Encoding",
-    }
-    if not_modified(request, feed):
-        return Response(status=304, headers=headers)
-    headers["Content-Disposition"] = f'inline; filename="{feed.filename}"'
+    response = Response(feed.gzipped if gzipped else feed.body, content_type=CONTENT_TYPE)
+    # The gzip variant is other bytes, so another strong tag.
+    response.set_etag(f"{feed.etag}-gzip" if gzipped else feed.etag)
+    response.last_modified = feed.last_modified
+    response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE
+    response.vary.add("Accept-Encoding")
     if gzipped:
-        headers["Content-Encoding"] = "gzip"
-    body = feed.gzipped if gzipped else feed.body
-    response = Response(body, status=200, headers=headers, content_type=CONTENT_TYPE)
+        response.content_encoding = "gzip"
+    disposition = "attachment" if attachment else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{feed.filename}"'
+    return response.make_conditional(request)
+
+
+def published_response(request: Request, feed: PublishedFeed) -> Response:
+    """A published file, sent as it is (the gzip twin when accepted): werkzeug's file
+    validators (mtime, size) and conditional answers, like nginx's."""
+    twin = feed.twin
+    gzipped = _accepts_gzip(request) and twin.is_file()
+    # werkzeug adds "; charset=utf-8" to a text/* type itself.
+    response = send_file(twin if gzipped else feed.path, mimetype="text/calendar",
+                         conditional=True, etag=True, max_age=MAX_AGE, last_modified=None)
+    response.cache_control.public = True
+    response.vary.add("Accept-Encoding")
+    if gzipped:
+        response.content_encoding = "gzip"
+    response.headers["Content-Disposition"] = f'inline; filename="{feed.filename}"'
+    return response
+
+
+def not_ready_response() -> Response:
+    response = Response("Lịch đang được tạo, xin thử lại sau ít giây.\n", status=503,
+                        content_type="text/plain; charset=utf-8")
+    response.retry_after = RETRY_AFTER
+    response.cache_control.no_store = True
     return response

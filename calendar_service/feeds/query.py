@@ -18,6 +18,7 @@ PARAMS = Params(
     year=Integer(MIN_YEAR, MAX_YEAR),
     designated=Flag(),
     round=Flag(),
+    notable=Flag(),
     alarm=Integer(0, MAX_ALARM_DAYS),
 )
 
@@ -32,6 +33,9 @@ class FeedQuery:
     year: int | None = None
     designated: bool = False
     round_only: bool = False
+    # Designated by any directive, or a round anniversary: the feed offered to departments,
+    # never empty in a year without a directive (the designated one is, outside its years).
+    notable: bool = False
     alarm_days: int | None = None
 
     @classmethod
@@ -43,7 +47,7 @@ class FeedQuery:
             raise FeedQueryError(exc.name, str(exc)) from None
         return cls(categories=values.category, year=values.year,
                    designated=values.designated, round_only=values.round,
-                   alarm_days=values.alarm)
+                   notable=values.notable, alarm_days=values.alarm)
 
     def window(self, today: date, past_days: int, future_days: int) -> tuple[date, date]:
         if self.year is not None:
@@ -57,7 +61,27 @@ class FeedQuery:
             return False
         if self.round_only and not occ.is_round:
             return False
+        if self.notable and not (occ.designated or occ.is_round):
+            return False
         return True
+
+    def canonical_args(self) -> str:
+        """The query string the service's links carry for this selection (parameters in a
+        fixed order, booleans as 1): what names its published file (static.py)."""
+        pairs = []
+        if self.categories:
+            pairs.append(f"category={','.join(self.categories)}")
+        if self.year is not None:
+            pairs.append(f"year={self.year}")
+        if self.designated:
+            pairs.append("designated=1")
+        if self.round_only:
+            pairs.append("round=1")
+        if self.notable:
+            pairs.append("notable=1")
+        if self.alarm_days is not None:
+            pairs.append(f"alarm={self.alarm_days}")
+        return "&".join(pairs)
 
     def slug(self) -> str:
         """A stable name for this selection: calendar UID and download file name."""
@@ -68,6 +92,8 @@ class FeedQuery:
             parts.append("theo-chi-thi")
         if self.round_only:
             parts.append("nam-tron")
+        if self.notable:
+            parts.append("noi-bat")
         if self.alarm_days is not None:
             parts.append(f"nhac-{self.alarm_days}")
         return "-".join(parts)

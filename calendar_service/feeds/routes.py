@@ -7,10 +7,10 @@ from flask import Blueprint, abort, request
 from ..anniversaries import next_dated_occurrence
 from ..clock import today
 from ..web.context import commemoration_or_404, services
-from .http import feed_response
+from .http import feed_response, not_ready_response, published_response
 from .ical import FeedSite, occurrence_calendar
 from .query import FeedQuery, FeedQueryError
-from .service import FeedCache, rendered
+from .service import FeedCache, FeedNotReady, PublishedFeed, rendered
 
 bp = Blueprint("feeds", __name__)
 
@@ -25,7 +25,13 @@ def calendar():
         query = FeedQuery.from_args(request.args)
     except FeedQueryError as exc:
         abort(400, description=str(exc))
-    return feed_response(request, feed_cache().get(query))
+    try:
+        feed = feed_cache().get(query)
+    except FeedNotReady:
+        return not_ready_response()
+    if isinstance(feed, PublishedFeed):
+        return published_response(request, feed)
+    return feed_response(request, feed)
 
 
 @bp.get("/events/<ident>.ics")
@@ -38,9 +44,6 @@ def event_download(ident: str):
     occ = next_dated_occurrence(stored.commemoration, today(svc.clock))
     if occ is None:
         abort(404, description="Chưa xác định ngày cho lần kỷ niệm tới.")
-    body = occurrence_calendar(occ, stored, FeedSite.from_settings(svc.settings))
-    feed = rendered(body, stored.updated_at, f"{ident}-{occ.year}.ics")
-    response = feed_response(request, feed)
-    response.headers["Content-Disposition"] = response.headers.get(
-        "Content-Disposition", "").replace("inline", "attachment")
-    return response
+    body = occurrence_calendar(occ, stored, FeedSite.of(svc))
+    return feed_response(request, rendered(body, stored.updated_at, f"{ident}-{occ.year}.ics"),
+                         attachment=True)

@@ -25,7 +25,9 @@ from itertools import islice
 
 from ..anniversaries import Occurrence, occurrences
 from ..catalogue import Commemoration
+from ..catalogue.model import Rename
 from ..store.queries import all_values
+from ..store.queries import renames as stored_renames
 from ..store.state import VersionWatch
 from ..vietnamese import fold
 
@@ -76,14 +78,17 @@ class Snapshot:
     version: int
     values: list[Commemoration]
     search: dict[str, str]  # id -> folded title and aliases
+    renames: tuple[Rename, ...] = ()  # of places and agencies, read with the values
     _years: _LRU = field(default_factory=lambda: _LRU(MAX_YEARS))
     _filtered: _LRU = field(default_factory=lambda: _LRU(MAX_FILTERED))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, version: int, values: list[Commemoration]) -> Snapshot:
+    def build(cls, version: int, values: list[Commemoration],
+              renames: tuple[Rename, ...] = ()) -> Snapshot:
         return cls(version, values,
-                   {c.id: " | ".join(fold(t) for t in (c.title, *c.aliases)) for c in values})
+                   {c.id: " | ".join(fold(t) for t in (c.title, *c.aliases)) for c in values},
+                   renames)
 
     def year(self, year: int, accepts: Accepts | None = None, key: Hashable = None) -> Year:
         """The year's occurrences, all of them or those `accepts` takes; `key` names the
@@ -138,7 +143,8 @@ class ListingIndex:
             if current is None or current.version != version:
                 with self.database.session() as session:
                     values = all_values(session)
-                current = self._snapshot = Snapshot.build(version, values)
+                    found = tuple(stored_renames(session))
+                current = self._snapshot = Snapshot.build(version, values, found)
         return current
 
     def page(self, start: date, end: date, *, accepts: Accepts | None = None,

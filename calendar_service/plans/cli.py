@@ -4,9 +4,7 @@ feature's commands."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -14,11 +12,11 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..catalogue import ACTIVITY_KINDS
-from ..cli_support import DateType, MomentType, fail, first_line, services_of
+from ..cli_support import DateType, MomentType, fail, first_line, services_of, write_atomically
 from ..store.models import AgencyRow
 from ..store.queries import agencies as stored_agencies
 from ..store.sync import new_feed_token
-from ..vietnamese import padded_date
+from ..vietnamese import official_date
 from . import tasks as task_ops
 from .feed import address as feed_address
 from .generate import default_years, generate
@@ -114,7 +112,7 @@ def _table(rows: list[dict]) -> str:
     header = ("Mã", "Hạn", "Trạng thái", "Cơ quan", "Việc")
     lines = []
     for r in rows:
-        due = padded_date(_date(r["due"])) if r["due"] else "chưa định"
+        due = official_date(_date(r["due"])) if r["due"] else "chưa định"
         state = STATUSES[r["status"]] + (" — quá hạn" if r["overdue"] else "")
         lines.append((str(r["id"]), due, state, r["agency"], r["title"]))
     widths = [max(len(row[i]) for row in (header, *lines)) for i in range(4)]
@@ -293,7 +291,7 @@ def report(ctx, year: int, as_of, fmt: str | None, output_path: str | None) -> N
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
         return
-    _write_atomically(target, body)
+    write_atomically(target, body)
     click.echo(f"wrote {target} ({fmt}, {len(body)} bytes)", err=True)
 
 
@@ -304,24 +302,6 @@ def _report_format(fmt: str | None, target: Path | None) -> str:
         fail(f"error: --format {fmt} does not match the file name {target.name} "
              f"(use a .{FORMATS[fmt].extension} file, or drop --format)")
     return fmt or implied or "text"
-
-
-def _write_atomically(target: Path, body: bytes) -> None:
-    """Beside the target, then renamed over it: a reader never sees half a report, and a
-    failure leaves the previous file as it was."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                   suffix=".tmp")
-    except OSError as exc:
-        fail(f"error: cannot write {target}: {exc.strerror or exc}")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(body)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        fail(f"error: cannot write {target}: {exc.strerror or exc}")
 
 
 COMMANDS = (plans, tasks, agencies, report)

@@ -22,7 +22,7 @@ from icalendar import Calendar, Event, vDuration, vText
 
 from ..catalogue import ACTIVITY_KINDS
 from ..store.models import AgencyRow
-from ..vietnamese import nfc, short_date
+from ..vietnamese import nfc, official_date
 from .models import CANCELLED, STATUSES, TaskRow
 
 PRODID = "-//calendar-service//Han viec co quan//VI"
@@ -64,8 +64,8 @@ def description(task: TaskRow, names: dict[str, str], site: FeedSite) -> str:
         lines.append("Phối hợp: " + ", ".join(names.get(a, a) for a in task.coordinating))
     lines.append(f"Loại việc: {ACTIVITY_KINDS.get(task.kind, task.kind)}")
     if task.window_from and task.window_to:
-        lines.append(f"Thực hiện: từ {short_date(task.window_from)} "
-                     f"đến {short_date(task.window_to)}")
+        lines.append(f"Thực hiện: từ {official_date(task.window_from)} "
+                     f"đến {official_date(task.window_to)}")
     lines.append(f"Trạng thái: {STATUSES.get(task.status, task.status)}")
     if task.links:
         lines.append("Kết quả:\n" + "\n".join(f"- {url}" for url in task.links))

@@ -4,20 +4,19 @@ and the pages alike."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from ..catalogue import ACTIVITY_KINDS
-from ..web.forms import AsciiIntegerField, capped
+from ..web.forms import AsciiIntegerField, Form, capped
 from .models import STATUSES
 from .tasks import MAX_NOTE, MAX_TITLE, MAX_URL
 
 STALE_FORM = "Trang đã cũ; vui lòng tải lại trang rồi gửi lại."
 
 
-class TaskForm(FlaskForm):
+class TaskForm(Form):
     # The revision the page was shown at: a change over someone else's is refused.
     revision = AsciiIntegerField(validators=[InputRequired(STALE_FORM)], low=0,
                                  message=STALE_FORM)
@@ -30,11 +29,11 @@ class TaskForm(FlaskForm):
         capped(MAX_NOTE, f"Ghi chú tối đa {MAX_NOTE} ký tự.")])
 
 
-class RemoveLinkForm(FlaskForm):
+class RemoveLinkForm(Form):
     link = HiddenField(validators=[capped(MAX_URL), InputRequired(STALE_FORM)])
 
 
-class ManualTaskForm(FlaskForm):
+class ManualTaskForm(Form):
     commemoration = SelectField("Ngày kỷ niệm", validate_choice=False, validators=[capped(80)])
     kind = SelectField("Loại việc", validate_choice=False, validators=[capped(40)],
                        choices=[SelectChoice(k, v) for k, v in ACTIVITY_KINDS.items()])

@@ -26,7 +26,7 @@ from ..planning import PlannedTask, plan_for, shifted
 from ..store import audit
 from ..store.models import CANCELLED as COMMEMORATION_CANCELLED
 from ..store.models import CommemorationRow, DirectiveRow
-from ..store.queries import occurrences_between, plan_templates, to_value
+from ..store.queries import occurrences_of_year, plan_templates, to_value
 from ..store.sync import bulk_insert
 from .models import CANCELLED, OPEN, TODO, TaskRow
 
@@ -60,7 +60,7 @@ def generate(session: Session, year: int, now: datetime, *, dry_run: bool = Fals
     report = GenerateReport()
     templates = plan_templates(session)
     wanted: dict[tuple, tuple[PlannedTask, Occurrence]] = {}
-    for occ in occurrences_between(session, date(year, 1, 1), date(year, 12, 31)):
+    for occ in occurrences_of_year(session, year):
         for planned in plan_for(occ, templates):
             wanted[(planned.commemoration_id, planned.template_id, planned.activity_key)] = (
                 planned, occ)

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from ..anniversaries import Occurrence
+from ..anniversaries import Occurrence, last_day_of_year
 from ..catalogue import ROLES
 from ..listing import ListingIndex
 from ..store.models import AgencyRow, CommemorationRow
@@ -139,7 +139,10 @@ def build(session: Session, year: int, today: date, f: GridFilter, index: Listin
 
     # The year's occurrences as the pages list them (active commemorations); the tasks of
     # a cancelled commemoration keep their row, marked.
-    occurrences = {occ.id: occ for occ in index.page(date(year, 1, 1), date(year, 12, 31))[0]}
+    # A lunar occurrence belongs to its lunar year, whose last days fall early in year + 1.
+    occurrences = {occ.id: occ
+                   for occ in index.page(date(year, 1, 1), last_day_of_year(year))[0]
+                   if occ.year == year}
     grid = Grid(year, [], [], number=page)
     idents = []
     for ident, total, done, overdue in groups:

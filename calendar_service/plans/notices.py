@@ -45,7 +45,7 @@ from ..delivery.models import (
 )
 from ..store.models import AgencyRow, CommemorationRow
 from ..store.queries import to_value
-from ..vietnamese import short_date
+from ..vietnamese import official_date
 from .models import OPEN, STATUSES, TaskRow
 
 OVERDUE_CATCH_UP = timedelta(days=7)
@@ -220,6 +220,7 @@ class _Task:
     url: str
     occurrence_title: str | None
     occurrence_date: date | None
+    occurrence_lunar: str | None = None  # 10/3 âm lịch, beside the date of a lunar origin
 
 
 def _task_view(session: Session, task: TaskRow, base_url: str) -> _Task:
@@ -228,7 +229,8 @@ def _task_view(session: Session, task: TaskRow, base_url: str) -> _Task:
     return _Task(task.id, task.title, task.kind, ACTIVITY_KINDS.get(task.kind, task.kind),
                  task.status, STATUSES.get(task.status, task.status), task.due_on,
                  list(task.links or ()), f"{base_url}/admin/tasks/{task.id}",
-                 occ.title if occ else None, occ.date if occ else None)
+                 occ.title if occ else None, occ.date if occ else None,
+                 occ.lunar_label if occ else None)
 
 
 LOAD = ours(select(DeliveryRow.kind, DeliveryRow.notice_key, DeliveryRow.channel,
@@ -299,7 +301,7 @@ class TaskNoticeKind(_AgencyNotice):
                    "Đến hạn hôm nay" if days_left == 0 else f"Còn {days_left} ngày đến hạn")
         return self.letter(
             run, row, agency, "email/task_notice",
-            f"[Lịch kỷ niệm] {heading} ({short_date(view.due_on)}): {view.title}",
+            f"[Lịch kỷ niệm] {heading} ({official_date(view.due_on)}): {view.title}",
             {"task": view, "agency": agency.short, "heading": heading, "overdue": overdue})
 
 
@@ -325,7 +327,9 @@ class DigestKind(_AgencyNotice):
             run, row, agency, "email/task_digest",
             f"[Lịch kỷ niệm] Việc của {agency.short} tuần {week}: {len(coming)} sắp đến "
             f"hạn, {len(overdue)} quá hạn",
-            {"agency": agency.short, "agency_name": agency.name, "coming": coming,
+            {"agency": agency.short,
+             # as the files name it, with today's name beside it if renamed since
+             "agency_name": run.services.renames.beside(agency.name, today), "coming": coming,
              "overdue": overdue, "today": today, "week": week,
              "tasks_url": f"{base}/admin/tasks"})
 

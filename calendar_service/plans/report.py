@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from ..anniversaries import occurrence_in
 from ..store.models import ACTIVE, AgencyRow
 from ..store.queries import values_among
-from ..vietnamese import padded_date
+from ..vietnamese import official_date, official_datetime, spreadsheet_date_format
 from .models import CANCELLED, DONE, IN_PROGRESS, OPEN, STATUSES, TODO, TaskRow
 
 TITLE = "Báo cáo kết quả thực hiện kế hoạch tuyên truyền năm {year}"
@@ -206,11 +206,11 @@ def whole_percent(counts: Counts) -> str:
 
 
 def day_text(day: date | None) -> str:
-    return padded_date(day) if day is not None else NO_DAY
+    return official_date(day) if day is not None else NO_DAY
 
 
 def moment_text(moment: datetime) -> str:
-    return f"{padded_date(moment.date())} {moment:%H:%M}"
+    return official_datetime(moment)
 
 
 COUNT_HEADERS = ("Số việc", "Chưa làm", "Đang làm", "Đã xong", "Quá hạn", "Đã hủy")
@@ -227,7 +227,7 @@ def to_text(report: Report) -> str:
     """A readable Vietnamese report: the figures first, the long titles last on each line."""
     out = [report.title.upper(),
            f"Tính đến {moment_text(report.as_of)}; quá hạn: việc chưa xong có hạn trước ngày "
-           f"{padded_date(report.today)}. Tỷ lệ hoàn thành = đã xong / (số việc − đã hủy).",
+           f"{official_date(report.today)}. Tỷ lệ hoàn thành = đã xong / (số việc − đã hủy).",
            ""]
     if report.empty:
         out.append(f"Năm {report.year} chưa có việc nào (chạy: calendar-service plans generate "
@@ -324,13 +324,13 @@ def _cell(text: str) -> str:
 # --- XLSX (openpyxl) -------------------------------------------------------------------------
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DATE_FORMAT = "dd/mm/yyyy"
 RATE_FORMAT = "0.0%"
 
 
 def to_xlsx(report: Report) -> bytes:
     """Three sheets (SHEETS), each with a bold, frozen header row and an autofilter, set
-    column widths, days as real dates shown dd/mm/yyyy and rates as numbers shown as %.
+    column widths, days as real dates shown as officials write them (07/5/2024,
+    01/02/2024) and rates as numbers shown as %.
     The same report gives the same bytes: the document's dates and the zip entries' times
     are the report's moment, never the time of writing."""
     from openpyxl import Workbook
@@ -413,7 +413,7 @@ def _row(ws, values: list, dates: tuple[int, ...] = (), rate: int | None = None)
     cells = [Cell(ws, value=value) for value in values]
     for column in dates:
         if isinstance(values[column - 1], date):
-            cells[column - 1].number_format = DATE_FORMAT
+            cells[column - 1].number_format = spreadsheet_date_format(values[column - 1])
     if rate is not None:
         cells[rate - 1].number_format = RATE_FORMAT
     for cell in cells:

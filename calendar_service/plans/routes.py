@@ -41,8 +41,8 @@ from ..store.audit import AuditEntry
 from ..store.models import AgencyRow, CommemorationRow
 from ..store.paging import Page
 from ..store.queries import agencies as stored_agencies
-from ..store.queries import occurrences_between, to_value
-from ..vietnamese import short_date
+from ..store.queries import occurrences_of_year, to_value
+from ..vietnamese import official_date
 from ..web.context import query_args, services
 from ..web.forms import ASCII_DAY
 from . import feed
@@ -283,9 +283,9 @@ def task_remove(ident: int):
 # --- A task added by hand -------------------------------------------------------------
 
 def _manual_choices(session: Session, form: ManualTaskForm, year: int) -> list[Occurrence]:
-    found = occurrences_between(session, date(year, 1, 1), date(year, 12, 31))
+    found = occurrences_of_year(session, year)
     form.commemoration.choices = [
-        (o.id, f"{short_date(o.date) if o.date else 'Chưa xác định ngày'} — {o.title}")
+        (o.id, f"{official_date(o.date) if o.date else 'Chưa xác định ngày'} — {o.title}")
         for o in found]
     form.agency.choices = [(a.id, a.short) for a in stored_agencies(session)]
     return found

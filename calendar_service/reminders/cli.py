@@ -131,8 +131,9 @@ def scheduler(ctx):
     """Run the reminder scheduler alone (deploy it once beside several web workers)."""
     services = services_of(ctx)
     logs.configure(services.settings)  # one line per tick, text or JSON
-    click.echo(f"reminder scheduler: a tick every {services.settings.reminder_tick_minutes} "
-               "min; Ctrl-C to stop", err=True)
+    s = services.settings
+    click.echo(f"scheduler: a tick every {s.tick_seconds:g} s; feeds published to "
+               f"{s.feeds_dir}; Ctrl-C to stop", err=True)
     try:
         make_scheduler(services, blocking=True).start()
     except (KeyboardInterrupt, SystemExit):

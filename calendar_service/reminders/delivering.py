@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ..anniversaries import Occurrence, occurrence_in
+from ..catalogue.renames import with_today_name
 from ..delivery.channels import Attachment, Letter, Recipient, countdown
 from ..delivery.dispatch import Prepared, Run, ours
 from ..delivery.models import REMINDER, DeliveryRow
@@ -19,7 +20,7 @@ from ..feeds.ical import FeedSite, occurrence_calendar
 from ..store import occurrences_between
 from ..store.models import CommemorationRow
 from ..store.queries import StoredCommemoration, to_stored
-from ..vietnamese import short_date
+from ..vietnamese import official_date
 from .models import SubscriberRow
 from .tokens import make_token
 
@@ -47,7 +48,7 @@ def subject(occ: Occurrence, days_left: int) -> str:
     assert occ.date is not None
     lunar = f", {occ.lunar_label}" if occ.lunar_label else ""
     return (f"[Lịch kỷ niệm] {countdown(days_left)}: {occ.title} "
-            f"({short_date(occ.date)}{lunar})")
+            f"({official_date(occ.date)}{lunar})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ class _Shared:
 
     def __init__(self, run: Run) -> None:
         self.database = run.services.database
-        self.site = FeedSite.from_settings(run.services.settings)
+        self.site = FeedSite.of(run.services)
         self.today = run.now.astimezone(run.services.settings.tz).date()
         self.batch = run.batch
         self.stored: dict[str, StoredCommemoration | None] = {}
@@ -159,7 +160,10 @@ class ReminderKind:
         return Letter(
             template="email/reminder",
             context={"r": reminder, "occ": occ, "c": occ.commemoration,
-                     "countdown": countdown(days_left)},
+                     "countdown": countdown(days_left),
+                     # the place as written, with today's name beside it if renamed since
+                     "location": with_today_name(occ.commemoration.location,
+                                                 shared.site.renames, shared.today)},
             subject=subject(occ, days_left), address=address, recipient_name=row.name,
             message_id=message_id(row.commemoration_id, row.year, row.occurrence_date,
                                   row.lead_days, row.channel, row.email, shared.site.host),

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..catalogue import CATEGORIES
-from ..web.forms import capped
+from ..web.forms import Form, capped
 from .models import SCOPE_ALL, SCOPE_NOTABLE
-from .subscribers import SubscriberError, normalise_email
+from .subscribers import EmailAddressError, normalise_email
 
 
 class _Checkboxes(SelectMultipleField):
@@ -19,7 +18,7 @@ class _Checkboxes(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     email = StringField("Địa chỉ e-mail", validators=[
         capped(320, "Địa chỉ e-mail: tối đa 320 ký tự."), DataRequired("Vui lòng nhập e-mail.")])
     name = StringField("Họ tên hoặc tên bộ phận", validators=[
@@ -35,5 +34,5 @@ class SignupForm(FlaskForm):
     def validate_email(self, field) -> None:
         try:
             field.data = normalise_email(field.data or "")
-        except SubscriberError as exc:
-            raise ValidationError(str(exc)) from None
+        except EmailAddressError as exc:
+            raise ValidationError(exc.reason) from None

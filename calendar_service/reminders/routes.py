@@ -80,12 +80,15 @@ def _row(session, ident: int, email: str, what: str) -> SubscriberRow:
 def render_subscribe(form: SignupForm | None = None) -> str:
     """How to subscribe: the feed addresses, then the reminder sign-up form."""
     base = services().settings.base_url
-    feeds = [{"label": "Tất cả ngày kỷ niệm", "https": feed_url(base),
+    # The notable feed first: what departments need in every year (a directive's days, or
+    # a round anniversary), never empty in a year no directive covers. The old
+    # ?designated=1 address keeps working for those who subscribed to it.
+    feeds = [{"label": "Các ngày cần chú ý: theo chỉ thị hoặc năm tròn, năm chẵn "
+                       "(khuyên dùng cho các phòng, ban)",
+              "https": feed_url(base, notable="1"), "webcal": webcal_url(base, notable="1"),
+              "google": google_subscribe_url(base, notable="1"), "recommended": True},
+             {"label": "Tất cả ngày kỷ niệm", "https": feed_url(base),
               "webcal": webcal_url(base), "google": google_subscribe_url(base)}]
-    feeds.append({"label": "Chỉ các ngày chỉ thị nêu tên",
-                  "https": feed_url(base, designated="1"),
-                  "webcal": webcal_url(base, designated="1"),
-                  "google": google_subscribe_url(base, designated="1")})
     for slug, cat in CATEGORIES.items():
         feeds.append({"label": f"Nhóm: {cat.label}", "https": feed_url(base, category=slug),
                       "webcal": webcal_url(base, category=slug),

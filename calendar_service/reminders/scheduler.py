@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 
 from ..app_context import Services
+from ..feeds.publish import publish_job
 from ..plans.keep import keep_job
 from ..store import heartbeat
 from .tick import TickReport, run_tick
@@ -75,10 +76,20 @@ def make_scheduler(services: Services, *, blocking: bool = False):
     scheduler = cls(timezone=services.settings.tz)
     scheduler.add_job(
         tick_job, "interval", args=[services], id="reminders",
-        minutes=services.settings.reminder_tick_minutes,
+        seconds=services.settings.tick_seconds,
         coalesce=True,  # after a pause, one tick, not one per missed interval
         misfire_grace_time=24 * 3600,
         max_instances=1,
         next_run_time=datetime.now(services.settings.tz),  # catch up at start
+    )
+    # The static feed files, when the data or the day changed (feeds/publish.py; never
+    # raises): a job of its own, in its own thread, so that a long publish (minutes for a
+    # fresh process at 20,000 commemorations) never holds the reminders back, nor a slow
+    # mail server the feeds.
+    scheduler.add_job(
+        publish_job, "interval", args=[services], id="publish",
+        seconds=services.settings.tick_seconds, coalesce=True,
+        misfire_grace_time=24 * 3600, max_instances=1,
+        next_run_time=datetime.now(services.settings.tz),
     )
     return scheduler

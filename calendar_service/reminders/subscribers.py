@@ -14,11 +14,20 @@ from sqlalchemy.orm import Session
 
 from ..catalogue import CATEGORIES
 from ..catalogue.model import CONTROL_IN_LINE, MAX_LEAD_DAYS
+from ..vietnamese import email_problem
 from .models import GLOBAL_WEBHOOK_EMAIL, SCOPE_NOTABLE, SCOPES, SubscriberRow
 
 
 class SubscriberError(ValueError):
     """Bad subscriber input; the message says which field and why."""
+
+
+class EmailAddressError(SubscriberError):
+    """A refused address; `reason` says why in Vietnamese (a form shows it by the field)."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"địa chỉ e-mail không hợp lệ {address!r}: {reason}")
+        self.reason = reason
 
 
 def normalise_email(address: str) -> str:
@@ -31,7 +40,7 @@ def normalise_email(address: str) -> str:
         result = validate_email(address.strip(), check_deliverability=False,
                                 allow_smtputf8=False)
     except EmailNotValidError as exc:
-        raise SubscriberError(f"địa chỉ e-mail không hợp lệ {address!r}: {exc}") from None
+        raise EmailAddressError(address, email_problem(str(exc))) from None
     return result.normalized
 
 

@@ -74,6 +74,9 @@ class CommemorationRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     lead_days: Mapped[list[int] | None] = mapped_column(JSON)
+    # "national" or "local" (catalogue.model.SCOPES): rankings put national first.
+    scope: Mapped[str] = mapped_column(String(16), default="national",
+                                       server_default="national")
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     # An administrator cancelled it (the entry may still be in the files): reloading an
     # unchanged file must not restore it. Cleared when the file's entry changes or vanishes.
@@ -89,7 +92,7 @@ class CommemorationRow(Base):
 
     designations: Mapped[list[DesignationRow]] = relationship(
         back_populates="commemoration", cascade="all, delete-orphan", lazy="selectin",
-        order_by="DesignationRow.year")
+        order_by="[DesignationRow.year, DesignationRow.directive_id]")
     observances: Mapped[list[ObservanceRow]] = relationship(
         back_populates="commemoration", cascade="all, delete-orphan", lazy="selectin",
         order_by="ObservanceRow.year")
@@ -102,14 +105,22 @@ class CommemorationRow(Base):
 
 
 class DesignationRow(Base):
-    """A directive names this commemoration's occurrence in `year`."""
+    """A directive names this commemoration's occurrence in its year, with the ordinal it
+    gives: (directive, year, commemoration, ordinal). Several directives may name one
+    commemoration."""
 
     __tablename__ = "designations"
 
     commemoration_id: Mapped[str] = mapped_column(
         ForeignKey("commemorations.id", ondelete="CASCADE"), primary_key=True)
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    directive_id: Mapped[str] = mapped_column(
+        ForeignKey("directives.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)  # the directive's year, kept for queries
+    ordinal: Mapped[int | None] = mapped_column(Integer)  # None: no historical year (Tết)
     commemoration: Mapped[CommemorationRow] = relationship(back_populates="designations")
+    directive: Mapped[DirectiveRow] = relationship(lazy="joined")
+
+    __table_args__ = (Index("ix_designations_year", "year"),)
 
 
 class ObservanceRow(Base):
@@ -125,15 +136,34 @@ class ObservanceRow(Base):
 
 
 class DirectiveRow(Base):
-    """The [catalogue] header of the files last loaded, per designated year: what the admin's
-    export writes back so that `check` accepts it."""
+    """A directive: the [catalogue] header of a file that designates a year, as last loaded
+    (what the pages name in a badge, and what the admin's export writes back)."""
 
     __tablename__ = "directives"
 
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
     directive: Mapped[str] = mapped_column(Text)
     theme: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(String(300))  # the badge's short name
     source: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(16), default="national",
+                                       server_default="national")
+    source_file: Mapped[str | None] = mapped_column(String(500))
+
+
+class RenameRow(Base):
+    """A place or agency renamed (or merged into another) since a date, as `load` last read
+    it (`[[rename]]`): pages, feed, API and plans show today's name beside the old one."""
+
+    __tablename__ = "renames"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    old: Mapped[str] = mapped_column(String(300))
+    new: Mapped[str] = mapped_column(String(300))
+    since: Mapped[date]
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)
     source_file: Mapped[str | None] = mapped_column(String(500))
 
 

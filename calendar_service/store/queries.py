@@ -10,16 +10,19 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..anniversaries import Occurrence, occurrences, origin_days_between
+from ..anniversaries import Occurrence, last_day_of_year, occurrences, origin_days_between
 from ..catalogue import Activity, Commemoration, LunarDay, PlanTemplate
+from ..catalogue.model import Designation, Rename, default_directive_label
 from .models import (
     ACTIVE,
     CANCELLED,
     AgencyRow,
     CommemorationRow,
     DesignationRow,
+    DirectiveRow,
     ObservanceRow,
     PlanTemplateRow,
+    RenameRow,
 )
 
 
@@ -51,10 +54,17 @@ def to_value(row: CommemorationRow) -> Commemoration:
         note=row.note,
         aliases=tuple(row.aliases or ()),
         lead_days=tuple(row.lead_days) if row.lead_days is not None else None,
-        designated_years=frozenset(d.year for d in row.designations),
+        designations=tuple(designation(d, d.directive) for d in row.designations),
         observances=tuple((o.year, o.observed_on) for o in row.observances),
         source_file=row.source_file,
+        scope=row.scope,
     )
+
+
+def designation(row: DesignationRow, directive: DirectiveRow) -> Designation:
+    label = directive.name or default_directive_label(directive.year)
+    return Designation(year=row.year, directive=row.directive_id, ordinal=row.ordinal,
+                       label=label, title=directive.directive or label)
 
 
 def lunar_of(month: int | None, day: int | None, leap: bool | None) -> LunarDay | None:
@@ -103,6 +113,24 @@ def occurrences_between(
     rows = _rows_for_range(session, start, end, include_cancelled)
     return occurrences([to_value(row) for row in rows], start, end,
                        include_undated=include_undated)
+
+
+def occurrences_of_year(session: Session, year: int, *, include_cancelled: bool = False
+                        ) -> list[Occurrence]:
+    """The occurrences that belong to `year`, by date: its solar year's, less a lunar
+    occurrence of the previous lunar year falling in January or February, plus the lunar
+    year's own last days falling early in `year` + 1 (`last_day_of_year`). What a year's
+    plans are made of: one occurrence per commemoration and year."""
+    found = [o for o in occurrences_between(session, date(year, 1, 1), date(year, 12, 31),
+                                            include_cancelled=include_cancelled)
+             if o.year == year]
+    end = last_day_of_year(year)
+    if end.year > year:
+        found += [o for o in occurrences_between(session, date(year + 1, 1, 1), end,
+                                                 include_undated=False,
+                                                 include_cancelled=include_cancelled)
+                  if o.year == year]
+    return found
 
 
 def stored_occurrences_between(
@@ -154,22 +182,26 @@ def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
     """`ids`: also read only those commemorations' designations and observances (None:
     all of them, the cheaper query when nearly every row is wanted)."""
     c = CommemorationRow
-    designations = select(DesignationRow.commemoration_id, DesignationRow.year)
+    designations = (select(DesignationRow, DirectiveRow)
+                    .join(DirectiveRow, DirectiveRow.id == DesignationRow.directive_id)
+                    .order_by(DesignationRow.year, DesignationRow.directive_id))
     observances = select(ObservanceRow.commemoration_id, ObservanceRow.year,
                          ObservanceRow.observed_on).order_by(ObservanceRow.year)
     if ids is not None:
         designations = designations.where(DesignationRow.commemoration_id.in_(ids))
         observances = observances.where(ObservanceRow.commemoration_id.in_(ids))
-    designated: dict[str, set[int]] = defaultdict(set)
-    for ident, year in session.execute(designations):
-        designated[ident].add(year)
+    designated: dict[str, list[Designation]] = defaultdict(list)
+    directives: dict[str, DirectiveRow] = {}
+    for row, directive in session.execute(designations):
+        directive = directives.setdefault(directive.id, directive)
+        designated[row.commemoration_id].append(designation(row, directive))
     observed: dict[str, list[tuple[int, date]]] = defaultdict(list)
     for ident, year, day in session.execute(observances):
         observed[ident].append((year, day))
     rows = session.execute(select(
         c.id, c.title, c.category, c.origin_year, c.origin_month, c.origin_day, c.lunar_month,
         c.lunar_day, c.lunar_leap, c.description, c.source, c.location, c.note, c.aliases,
-        c.lead_days, c.source_file, c.status)
+        c.lead_days, c.source_file, c.status, c.scope)
         .where(condition).order_by(c.id))
     return [
         (Commemoration(
@@ -178,11 +210,12 @@ def _values(session: Session, condition: ColumnElement[bool], ids: Select | None
             description=description, source=source, location=location,
             note=note, aliases=tuple(aliases or ()),
             lead_days=tuple(lead_days) if lead_days is not None else None,
-            designated_years=frozenset(designated.get(ident, ())),
-            observances=tuple(observed.get(ident, ())), source_file=source_file), status)
+            designations=tuple(designated.get(ident, ())),
+            observances=tuple(observed.get(ident, ())), source_file=source_file,
+            scope=scope), status)
         for (ident, title, category, year, month, day, lunar_month, lunar_day, lunar_leap,
-             description, source, location, note, aliases, lead_days, source_file, status)
-        in rows
+             description, source, location, note, aliases, lead_days, source_file, status,
+             scope) in rows
     ]
 
 
@@ -212,3 +245,10 @@ def agencies(session: Session, *, include_inactive: bool = False) -> list[Agency
     if not include_inactive:
         query = query.where(AgencyRow.active.is_(True))
     return list(session.scalars(query))
+
+
+def renames(session: Session) -> list[Rename]:
+    """The renames of places and agencies as last loaded, oldest first."""
+    return [Rename(old=r.old, new=r.new, since=r.since, source=r.source, kind=r.kind,
+                   source_file=r.source_file)
+            for r in session.scalars(select(RenameRow).order_by(RenameRow.since, RenameRow.id))]

@@ -25,7 +25,7 @@ from sqlalchemy import JSON, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..catalogue import Agency, Catalogue, Commemoration, PlanTemplate
+from ..catalogue import Agency, Catalogue, CatalogueFile, Commemoration, PlanTemplate
 from .models import (
     ACTIVE,
     CANCELLED,
@@ -35,6 +35,7 @@ from .models import (
     DirectiveRow,
     ObservanceRow,
     PlanTemplateRow,
+    RenameRow,
 )
 from .state import bump_data_version
 
@@ -89,8 +90,9 @@ def fingerprint(c: Commemoration) -> str:
         "note": c.note,
         "aliases": list(c.aliases),
         "lead_days": list(c.lead_days) if c.lead_days is not None else None,
-        "designated": sorted(c.designated_years),
+        "designated": [[d.year, d.directive, d.ordinal] for d in c.designations],
         "observances": [[y, d.isoformat()] for y, d in sorted(c.observances)],
+        "scope": c.scope,
     }
     if c.lunar is not None:  # only then, so that a solar entry's fingerprint stays as it was
         payload["lunar"] = [c.lunar.month, c.lunar.day, c.lunar.leap]
@@ -114,6 +116,7 @@ def _fields(c: Commemoration, digest: str) -> dict:
         "note": c.note,
         "aliases": list(c.aliases),
         "lead_days": list(c.lead_days) if c.lead_days is not None else None,
+        "scope": c.scope,
         "fingerprint": digest,
         "source_file": c.source_file,
     }
@@ -188,8 +191,9 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
         if previous is None:
             new_rows.append({"id": c.id, **_fields(c, digest), "status": ACTIVE, "revision": 1,
                              "cancelled_by_admin": False, "created_at": now, "updated_at": now})
-            new_designations += [{"commemoration_id": c.id, "year": y}
-                                 for y in sorted(c.designated_years)]
+            new_designations += [{"commemoration_id": c.id, "directive_id": d.directive,
+                                  "year": d.year, "ordinal": d.ordinal}
+                                 for d in c.designations]
             new_observances += [{"commemoration_id": c.id, "year": y, "observed_on": d}
                                  for y, d in sorted(c.observances)]
             report.added.append(c.id)
@@ -201,6 +205,8 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
         else:
             changed[c.id] = (c, digest)
 
+    # Directives before the designations that refer to them; stale ones go at the end.
+    directives_changed = _sync_directives(session, catalogue)
     bulk_insert(session, CommemorationRow, new_rows)
     bulk_insert(session, DesignationRow, new_designations)
     bulk_insert(session, ObservanceRow, new_observances)
@@ -212,9 +218,10 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
         for row in session.scalars(select(CommemorationRow).where(CommemorationRow.id.in_(ids))):
             c, digest = changed[row.id]
             fields = _fields(c, digest)
-            wanted = sorted(c.designated_years)
+            wanted = [(d.year, d.directive, d.ordinal) for d in c.designations]
             wanted_obs = sorted(c.observances)
-            same_designations = [d.year for d in row.designations] == wanted
+            same_designations = sorted((d.year, d.directive_id, d.ordinal)
+                                       for d in row.designations) == sorted(wanted)
             same_observances = [(o.year, o.observed_on) for o in row.observances] == wanted_obs
             if row.status == ACTIVE and same_designations and same_observances and all(
                     getattr(row, name) == value for name, value in fields.items()
@@ -228,7 +235,8 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
             for name, value in fields.items():
                 setattr(row, name, value)
             if not same_designations:
-                row.designations = [DesignationRow(year=y) for y in wanted]
+                row.designations = [DesignationRow(year=y, directive_id=directive, ordinal=n)
+                                    for y, directive, n in wanted]
             if not same_observances:
                 row.observances = [ObservanceRow(year=y, observed_on=d) for y, d in wanted_obs]
             row.status = ACTIVE
@@ -252,12 +260,14 @@ def sync_catalogue(session: Session, catalogue: Catalogue, now: datetime) -> Syn
         session.execute(
             update(CommemorationRow).where(CommemorationRow.id.in_(ids))
             .values(cancelled_by_admin=False).execution_options(synchronize_session=False))
-    _sync_directives(session, catalogue)
+    directives_changed |= _drop_stale_directives(session, catalogue)
+    renames_changed = _sync_renames(session, catalogue)
     if catalogue.agencies:
         report.agencies = _sync_agencies(session, catalogue.agencies, now)
     if catalogue.templates:
         report.templates = _sync_templates(session, catalogue.templates)
-    if report.changed:
+    if report.changed or directives_changed or renames_changed:
+        # A directive's wording or a rename shows in feeds and pages too.
         bump_data_version(session, now)
     return report
 
@@ -326,19 +336,55 @@ def _sync_templates(session: Session, templates: tuple[PlanTemplate, ...]) -> in
     return len(templates)
 
 
-def _sync_directives(session: Session, catalogue: Catalogue) -> None:
-    """Keep the [catalogue] headers, one per designated year (the first file of a year wins),
-    for the admin's export. A handful of rows: compared and written one by one."""
-    wanted: dict[int, dict] = {}
-    for f in catalogue.files:
-        wanted.setdefault(f.designates, {"directive": f.directive, "theme": f.theme,
-                                         "source": f.source, "source_file": f.path})
+def _directive_values(f: CatalogueFile) -> dict:
+    return {"year": f.designates, "directive": f.directive, "theme": f.theme, "name": f.name,
+            "source": f.source, "scope": f.scope, "source_file": f.path}
+
+
+def _sync_directives(session: Session, catalogue: Catalogue) -> bool:
+    """Add and update the directives (the [catalogue] headers of the files that designate a
+    year), before the designations that refer to them. A handful of rows: compared and
+    written one by one. True if anything changed."""
+    wanted = {f.id: _directive_values(f) for f in catalogue.directives}
+    changed = False
     for row in session.scalars(select(DirectiveRow)):
-        values = wanted.pop(row.year, None)
+        values = wanted.pop(row.id, None)
         if values is None:
-            session.delete(row)
-            continue
+            continue  # dropped by _drop_stale_directives, once no designation needs it
         for name, value in values.items():
             if getattr(row, name) != value:
                 setattr(row, name, value)
-    session.add_all(DirectiveRow(year=year, **values) for year, values in wanted.items())
+                changed = True
+    session.add_all(DirectiveRow(id=ident, **values) for ident, values in wanted.items())
+    session.flush()
+    return changed or bool(wanted)
+
+
+def _drop_stale_directives(session: Session, catalogue: Catalogue) -> bool:
+    """Directives gone from the files, with what designations still named them (those of
+    entries gone too: cancelled, their designation no longer stands)."""
+    keep = {f.id for f in catalogue.directives}
+    stale = [ident for ident in session.scalars(select(DirectiveRow.id)) if ident not in keep]
+    if not stale:
+        return False
+    session.flush()
+    session.execute(delete(DesignationRow).where(DesignationRow.directive_id.in_(stale))
+                    .execution_options(synchronize_session=False))
+    session.execute(delete(DirectiveRow).where(DirectiveRow.id.in_(stale))
+                    .execution_options(synchronize_session=False))
+    session.expire_all()
+    return True
+
+
+def _sync_renames(session: Session, catalogue: Catalogue) -> bool:
+    """The renames as the files say, replaced whole when they differ. True if changed."""
+    wanted = sorted((r.old, r.new, r.since, r.kind, r.source, r.source_file)
+                    for r in catalogue.renames)
+    rows = session.scalars(select(RenameRow)).all()
+    if sorted((r.old, r.new, r.since, r.kind, r.source, r.source_file) for r in rows) == wanted:
+        return False
+    session.execute(delete(RenameRow))
+    session.add_all(RenameRow(old=old, new=new, since=since, kind=kind, source=source,
+                              source_file=source_file)
+                    for old, new, since, kind, source, source_file in wanted)
+    return True

@@ -18,6 +18,7 @@ import re
 from datetime import date
 
 from flask import Flask
+from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import StopValidation
 
@@ -129,6 +130,84 @@ class AsciiDateField(StringField):
         if self.raw_data:
             return str(self.raw_data[0])[:10]
         return self.data.isoformat() if self.data else ""
+
+
+# WTForms' own messages (its message catalogue, wtforms/locale/wtforms.pot, which has no
+# Vietnamese), for the validators and fields that are not given a message of ours: a form
+# that shows one says it in Vietnamese, never "Not a valid choice.".
+WTFORMS_MESSAGES: dict[str, str] = {
+    "Invalid field name '%s'.": "Tên trường không hợp lệ '%s'.",
+    "Field must be equal to %(other_name)s.": "Phải trùng với %(other_name)s.",
+    "Field must be at least %(min)d character long.": "Cần ít nhất %(min)d ký tự.",
+    "Field must be at least %(min)d characters long.": "Cần ít nhất %(min)d ký tự.",
+    "Field cannot be longer than %(max)d character.": "Tối đa %(max)d ký tự.",
+    "Field cannot be longer than %(max)d characters.": "Tối đa %(max)d ký tự.",
+    "Field must be exactly %(max)d character long.": "Cần đúng %(max)d ký tự.",
+    "Field must be exactly %(max)d characters long.": "Cần đúng %(max)d ký tự.",
+    "Field must be between %(min)d and %(max)d characters long.":
+        "Cần từ %(min)d đến %(max)d ký tự.",
+    "Number must be at least %(min)s.": "Số phải từ %(min)s trở lên.",
+    "Number must be at most %(max)s.": "Số phải không quá %(max)s.",
+    "Number must be between %(min)s and %(max)s.": "Số phải từ %(min)s đến %(max)s.",
+    "Date must be at least %(min)s.": "Ngày phải từ %(min)s trở đi.",
+    "Date must be at most %(max)s.": "Ngày phải không sau %(max)s.",
+    "Date must be between %(min)s and %(max)s.": "Ngày phải từ %(min)s đến %(max)s.",
+    "This field is required.": "Vui lòng điền mục này.",
+    "Invalid input.": "Giá trị không hợp lệ.",
+    "Invalid email address.": "Địa chỉ e-mail không hợp lệ.",
+    "Invalid IP address.": "Địa chỉ IP không hợp lệ.",
+    "Invalid Mac address.": "Địa chỉ MAC không hợp lệ.",
+    "Invalid URL.": "Địa chỉ URL không hợp lệ.",
+    "Invalid UUID.": "Mã UUID không hợp lệ.",
+    "Invalid value, must be one of: %(values)s.":
+        "Giá trị không hợp lệ, phải là một trong: %(values)s.",
+    "Invalid value, can't be any of: %(values)s.":
+        "Giá trị không hợp lệ, không được là: %(values)s.",
+    "This field cannot be edited.": "Mục này không sửa được.",
+    "This field is disabled and cannot have a value.": "Mục này bị khóa, không nhận giá trị.",
+    "Invalid CSRF Token.": "Phiên làm việc không hợp lệ. Vui lòng tải lại trang.",
+    "CSRF token missing.": "Phiên làm việc không hợp lệ. Vui lòng tải lại trang.",
+    "CSRF failed.": "Phiên làm việc không hợp lệ. Vui lòng tải lại trang.",
+    "CSRF token expired.": "Phiên làm việc đã hết hạn. Vui lòng tải lại trang.",
+    "Invalid Choice: could not coerce.": "Lựa chọn không hợp lệ.",
+    "Choices cannot be None.": "Chưa có lựa chọn nào.",
+    "Not a valid choice.": "Lựa chọn không hợp lệ.",
+    "Invalid choice(s): one or more data inputs could not be coerced.":
+        "Có lựa chọn không hợp lệ.",
+    "'%(value)s' is not a valid choice for this field.":
+        "'%(value)s' không phải là lựa chọn hợp lệ.",
+    "'%(value)s' are not valid choices for this field.":
+        "'%(value)s' không phải là lựa chọn hợp lệ.",
+    "Not a valid datetime value.": "Thời điểm không hợp lệ.",
+    "Not a valid date value.": "Ngày không hợp lệ.",
+    "Not a valid time value.": "Giờ không hợp lệ.",
+    "Not a valid week value.": "Tuần không hợp lệ.",
+    "Not a valid integer value.": "Cần một số nguyên.",
+    "Not a valid decimal value.": "Cần một số.",
+    "Not a valid float value.": "Cần một số.",
+}
+
+
+class VietnameseTranslations:
+    """The gettext interface WTForms asks for its messages (Meta.get_translations)."""
+
+    def gettext(self, string: str) -> str:
+        return WTFORMS_MESSAGES.get(string, string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+VIETNAMESE = VietnameseTranslations()
+
+
+class Form(FlaskForm):
+    """The base of every form of the service: Flask-WTF (CSRF), WTForms' messages in
+    Vietnamese."""
+
+    class Meta:
+        def get_translations(self, form) -> VietnameseTranslations:
+            return VIETNAMESE
 
 
 def register(app: Flask) -> None:

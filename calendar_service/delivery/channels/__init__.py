@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ...resources import TEMPLATES
-from ...vietnamese import long_date, short_date
+from ...vietnamese import long_date, official_date
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -118,7 +118,7 @@ class Channel(Protocol):
 
 ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-ENV.filters["short_date"] = short_date
+ENV.filters["official_date"] = ENV.filters["short_date"] = official_date
 ENV.filters["long_date"] = long_date
 
 
