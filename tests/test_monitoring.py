@@ -668,3 +668,14 @@ def test_the_readmes_prometheus_examples_name_real_metrics(watched):
     for expr in alerts.values():
         for name in re.findall(r"\bcalendar_[a-z_]+", expr):
             assert name.removesuffix("_total") in families, name
+
+
+def test_a_configured_publish_folder_without_a_publish_is_not_ready(watched, tmp_path, db_url):
+    services = Services(make_settings(db_url, tmp_path,
+                                      CALENDAR_PUBLISH_DIR=str(tmp_path / "feeds")),
+                        clock=watched.clock, _database=watched.database)
+    response = make_app(services).test_client().get("/readyz")
+    assert response.status_code == 503
+    assert checks(response)["publish"] == {
+        "name": "publish", "status": "failed",
+        "detail": "publishing is configured but no publish has been recorded yet"}

@@ -25,6 +25,7 @@ from typing import Any
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from ..app_context import Services
 from ..config import Settings
@@ -70,13 +71,14 @@ def code_heads() -> tuple[str, ...]:
 
 
 def tick_interval(settings: Settings) -> timedelta:
-    seconds = getattr(settings, "tick_seconds", None)  # a finer setting, where there is one
-    return timedelta(seconds=seconds) if seconds else timedelta(
-        minutes=settings.reminder_tick_minutes)
+    return timedelta(seconds=settings.tick_seconds)
 
 
 def publishing_configured(settings: Settings) -> bool:
-    return bool(getattr(settings, "publish_dir", None))
+    """CALENDAR_PUBLISH_DIR is set: nginx serves the published feeds, they must be fresh.
+    (Without it the scheduler still publishes into CALENDAR_HOME; its heartbeat, once
+    there, is checked all the same.)"""
+    return settings.publish_dir is not None
 
 
 def check(services: Services, also: Callable[[Connection], Any] | None = None) -> Readiness:
@@ -124,8 +126,6 @@ def _revisions(conn) -> tuple[str, ...]:
 def _heartbeats(conn, revisions) -> dict[str, heartbeat.Heartbeat]:
     if not revisions:
         return {}  # not migrated: no heartbeats table to read
-    from sqlalchemy.orm import Session
-
     try:
         # A savepoint: on PostgreSQL a failed read would end the transaction for the rest.
         with conn.begin_nested(), Session(bind=conn) as session:
