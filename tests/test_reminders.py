@@ -760,11 +760,16 @@ def test_the_global_chat_channel(database, db_url, tmp_path, clock, sink, cli, h
 
 # --- Scheduler ----------------------------------------------------------------------
 
-def test_the_scheduler_only_ticks(svc):
+def test_the_scheduler_ticks_and_publishes_in_two_jobs(svc):
+    # Two jobs, so that a slow mail server never holds the feeds back, nor a long first
+    # publish the reminders; each coalesces and never overlaps itself.
     scheduler = make_scheduler(svc)
-    (job,) = scheduler.get_jobs()
-    assert job.coalesce is True and job.misfire_grace_time >= 3600 and job.max_instances == 1
-    assert job.trigger.interval == timedelta(minutes=5)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"reminders", "publish"}
+    for job in jobs.values():
+        assert job.coalesce is True and job.misfire_grace_time >= 3600
+        assert job.max_instances == 1
+        assert job.trigger.interval == timedelta(minutes=5)
 
 
 def test_dry_run_sends_and_records_nothing(svc, sink):
