@@ -160,7 +160,9 @@ def logged_in(app, name: str) -> Browser:
 
 def test_fuzz_every_route_anonymously(fuzz_app, planned):  # noqa: F811
     seen = fuzz(fuzz_app, Browser(fuzz_app), planned, skip=set(), who="anonymous")
-    assert seen[200] and seen[400] and seen[404]  # it reached pages and their checks
+    # It reached pages and their checks. (Not every run draws a path that is missing: a
+    # run of 60 requests once had no 404, so a 404 is not required of each run.)
+    assert seen[200] and seen[400]
 
 
 def test_fuzz_every_route_as_an_administrator(fuzz_app, planned):  # noqa: F811
