@@ -219,6 +219,23 @@ def synthetic_commemorations(count: int, window_years: range):
     return out
 
 
+def directive_headers(values):
+    """The [catalogue] header of each directive the values' designations name: designations
+    are stored against their directive, as `load` stores a designating file's header."""
+    from calendar_service.catalogue.model import (
+        CatalogueFile,
+        default_directive_id,
+        default_directive_label,
+    )
+
+    years = sorted({d.year for c in values for d in c.designations})
+    return tuple(CatalogueFile(path=f"synthetic-{y}.toml", designates=y,
+                               directive=default_directive_label(y), source=None,
+                               theme="Các ngày kỷ niệm (dữ liệu sinh cho bench)",
+                               id=default_directive_id(y), name=default_directive_label(y))
+                 for y in years)
+
+
 def build_store(workdir: Path, count: int, window_years: range) -> str:
     """A migrated SQLite file with `count` commemorations; returns its URL."""
     from dataclasses import replace
@@ -232,7 +249,8 @@ def build_store(workdir: Path, count: int, window_years: range) -> str:
         upgrade(db.engine)
         values = synthetic_commemorations(count, window_years)
         with db.session() as session:
-            sync_catalogue(session, Catalogue((), tuple(values)), FIRST_SYNC)
+            sync_catalogue(session, Catalogue(directive_headers(values), tuple(values)),
+                           FIRST_SYNC)
         # Second load: some entries gone (cancelled, still in the feed), some changed.
         rng = random.Random(SEED + 1)
         kept = []
@@ -244,7 +262,8 @@ def build_store(workdir: Path, count: int, window_years: range) -> str:
                 c = replace(c, description=c.description + " (Đã cập nhật.)")
             kept.append(c)
         with db.session() as session:
-            sync_catalogue(session, Catalogue((), tuple(kept)), SECOND_SYNC)
+            sync_catalogue(session, Catalogue(directive_headers(kept), tuple(kept)),
+                           SECOND_SYNC)
     finally:
         db.dispose()
     return url
