@@ -97,7 +97,7 @@ from calendar_service.store import (
 )
 from calendar_service.store.models import CommemorationRow
 from calendar_service.store.queries import to_stored
-from calendar_service.vietnamese import long_date, short_date
+from calendar_service.vietnamese import long_date, official_date
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_2024 = ROOT / "events" / "2024.toml"
@@ -439,7 +439,7 @@ class SimpleClient:
         env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                           autoescape=select_autoescape(["html"]),
                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-        env.filters.update(short_date=short_date, long_date=long_date)
+        env.filters.update(official_date=official_date, long_date=long_date)
         self.text = env.get_template("email/reminder.txt")
         self.html = env.get_template("email/reminder.html")
         services = make_services(url, "file:///nonexistent")
@@ -459,7 +459,7 @@ class SimpleClient:
         assert self.occ.date is not None
         self.days_left = (self.occ.date - today).days
         self.subject = (f"[Lịch kỷ niệm] Còn {self.days_left} ngày: {self.occ.title} "
-                        f"({short_date(self.occ.date)})")
+                        f"({official_date(self.occ.date)})")
         self.recipients = [(i + 1, row["email"], row["name"])
                            for i, row in enumerate(subscriber_rows(MEMORY_SMALL))]
 

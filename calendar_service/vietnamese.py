@@ -36,10 +36,6 @@ def official_date(d: date, *, year: bool = True) -> str:
     return f"{text}/{d.year}" if year else text
 
 
-# The name templates and older modules use for the same function (not a second format).
-short_date = official_date
-
-
 def spreadsheet_date_format(d: date) -> str:
     """The number format that shows the date cell `d` as `official_date` writes it: a
     spreadsheet cell stays a real date (it sorts and filters) and reads as officials write."""

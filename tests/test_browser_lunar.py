@@ -9,7 +9,7 @@ import pytest
 
 from calendar_service.catalogue import load_catalogue
 from calendar_service.store import sync_catalogue
-from calendar_service.vietnamese import long_date, short_date
+from calendar_service.vietnamese import long_date, official_date
 from tests import test_browser
 from tests.conftest import ROOT
 
@@ -49,8 +49,8 @@ def test_home_shows_the_lunar_date(lunar_store, page, live):
 def test_year_page_shows_the_lunar_dates(lunar_store, page, live):
     page.goto(f"{live.url}/year/2026")
     main = " ".join(page.inner_text("main").split())
-    assert f"{short_date(date(2026, 2, 17))} (1/1 âm lịch): Tết Nguyên đán" in main
-    assert f"{short_date(date(2026, 4, 26))} (10/3 âm lịch): Giỗ Tổ Hùng Vương" in main
+    assert f"{official_date(date(2026, 2, 17))} (1/1 âm lịch): Tết Nguyên đán" in main
+    assert f"{official_date(date(2026, 4, 26))} (10/3 âm lịch): Giỗ Tổ Hùng Vương" in main
     visible(page, "(10/3 âm lịch)")
     visible(page, "(1/1 âm lịch)")
     shot(page, "lunar-year-2026")
@@ -64,5 +64,5 @@ def test_event_page_shows_the_lunar_origin_and_dates(lunar_store, page, live):
     assert f"{long_date(date(2026, 4, 26))} (10/3 âm lịch)" in main
     visible(page.locator("dl.facts"), "(10/3 âm lịch)")
     visible(page.locator("table.anniversaries"),
-            f"{short_date(date(2027, 4, 16))} (10/3 âm lịch)")
+            f"{official_date(date(2027, 4, 16))} (10/3 âm lịch)")
     shot(page, "lunar-event")

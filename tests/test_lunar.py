@@ -20,7 +20,7 @@ from calendar_service.anniversaries import (
     occurrences,
 )
 from calendar_service.catalogue import CatalogueError, LunarDay, load_catalogue, load_text
-from calendar_service.vietnamese import long_date, lunar_label, official_date, short_date
+from calendar_service.vietnamese import long_date, lunar_label, official_date
 from tests.conftest import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "lunar.toml"
@@ -417,8 +417,8 @@ def test_pages_show_both_dates(lunar_client):
     home = text_of(lunar_client.get("/"))
     assert f"{long_date(date(2026, 4, 26))} (10/3 âm lịch)" in home
     year = text_of(lunar_client.get("/year/2026"))
-    assert f"{short_date(date(2026, 2, 17))} (1/1 âm lịch)" in year
-    assert f"{short_date(date(2026, 4, 26))} (10/3 âm lịch)" in year
+    assert f"{official_date(date(2026, 2, 17))} (1/1 âm lịch)" in year
+    assert f"{official_date(date(2026, 4, 26))} (10/3 âm lịch)" in year
     event = text_of(lunar_client.get("/events/gio-to-hung-vuong"))
     assert "10/3 âm lịch hằng năm" in event
     assert f"{long_date(date(2026, 4, 26))} (10/3 âm lịch)" in event
@@ -488,7 +488,7 @@ def test_the_reminder_mail_shows_both_dates(lunar_loaded, tmp_path):
     gio_to = [m for m in messages if "Giỗ Tổ" in m["subject"]]
     assert len(gio_to) == 1
     assert gio_to[0]["subject"].endswith(
-        f"Giỗ Tổ Hùng Vương ({short_date(date(2026, 4, 26))}, 10/3 âm lịch)")
+        f"Giỗ Tổ Hùng Vương ({official_date(date(2026, 4, 26))}, 10/3 âm lịch)")
     plain = gio_to[0].get_body(("plain",)).get_content()
     html = gio_to[0].get_body(("html",)).get_content()
     assert f"{long_date(date(2026, 4, 26))} (10/3 âm lịch)" in plain

@@ -67,7 +67,7 @@ HAND_WRITTEN = [
     re.compile(r"\.day(:02d)?\}/"),  # f"{d.day:02d}/{d.month}"
     re.compile(r"%02d/%02d"),  # Jinja's format filter
     re.compile(r"padded_date"),
-    re.compile(r"\|\s*(short_date|official_date)\s*\}\}/\{\{"),  # a year added after a date
+    re.compile(r"\|\s*official_date\s*\}\}/\{\{"),  # a year added after a date
 ]
 
 

@@ -13,9 +13,7 @@ from .context import services
 
 
 def register(app: Flask) -> None:
-    # "short_date" is the older name of the same function, kept for the templates using it.
     app.add_template_filter(vietnamese.official_date, "official_date")
-    app.add_template_filter(vietnamese.official_date, "short_date")
     app.add_template_filter(vietnamese.official_datetime, "official_datetime")
     app.add_template_filter(vietnamese.long_date, "long_date")
     # A stored row keeps its origin as year, month and day columns.

@@ -118,7 +118,7 @@ class Channel(Protocol):
 
 ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-ENV.filters["official_date"] = ENV.filters["short_date"] = official_date
+ENV.filters["official_date"] = official_date
 ENV.filters["long_date"] = long_date
 
 
